@@ -1,3 +1,7 @@
 //! The feed job behind the `tc-feed` command: configuration, state, one import, its report.
 //!
-//! This crate is being built up; the job comes after the three libraries.
+//! This crate is being built up: the state and its lock come first, the job after the three
+//! libraries.
+
+pub mod lock;
+pub mod state;
