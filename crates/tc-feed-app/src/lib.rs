@@ -3,5 +3,6 @@
 //! This crate is being built up: the state and its lock come first, the job after the three
 //! libraries.
 
+pub mod config;
 pub mod lock;
 pub mod state;
