@@ -4,5 +4,7 @@
 //! libraries.
 
 pub mod config;
+pub mod exit;
 pub mod lock;
+pub mod report;
 pub mod state;
