@@ -3,6 +3,7 @@
 //! This crate is being built up: the state and its lock come first, the job after the three
 //! libraries.
 
+pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod lock;
