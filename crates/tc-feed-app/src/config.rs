@@ -572,6 +572,31 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|_| "a duration such as `1h` or `90m`".into())
 }
 
+/// The table of every setting, as `docs/configuration.md` holds it: name, environment
+/// variable, flag, default and meaning.
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| setting | environment | flag | default | meaning |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for spec in SETTINGS {
+        let flag = spec
+            .flag
+            .map(|flag| format!("`{flag}`"))
+            .unwrap_or_else(|| "-".into());
+        let default = spec
+            .default
+            .map(|default| format!("`{default}`"))
+            .unwrap_or_else(|| "-".into());
+        let help = spec.help.replace('|', "\\|");
+        table.push_str(&format!(
+            "| `{}` | `{}` | {flag} | {default} | {help} |\n",
+            spec.key,
+            spec.env()
+        ));
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +607,24 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), SETTINGS.len());
+    }
+
+    #[test]
+    fn configuration_reference_lists_every_setting_as_the_table_says() {
+        let path = test_support::workspace_root().join("docs/configuration.md");
+        let table = markdown_table();
+        if std::env::var_os("TC_FEED_UPDATE_DOCS").is_some() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let start = text.find("<!-- settings -->").unwrap() + "<!-- settings -->\n".len();
+            let end = text.find("<!-- /settings -->").unwrap();
+            let updated = format!("{}{table}{}", &text[..start], &text[end..]);
+            std::fs::write(&path, updated).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&table),
+            "docs/configuration.md is out of date: run the tests with TC_FEED_UPDATE_DOCS=1"
+        );
     }
 
     #[test]
