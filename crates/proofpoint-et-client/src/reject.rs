@@ -74,6 +74,16 @@ pub trait RowSink {
 
     /// One row that was rejected.
     fn rejection(&mut self, rejection: Rejection);
+
+    /// Forgets every row and rejection received so far, because the source is about to send
+    /// the list again from its start (after an MD5 mismatch, the list may have been replaced
+    /// mid-download). Returns whether it did.
+    ///
+    /// The default cannot forget and returns `false`; a source then fails the fetch instead of
+    /// reading the list a second time into the same sink.
+    fn restart(&mut self) -> bool {
+        false
+    }
 }
 
 impl<S: RowSink + ?Sized> RowSink for &mut S {
@@ -83,5 +93,9 @@ impl<S: RowSink + ?Sized> RowSink for &mut S {
 
     fn rejection(&mut self, rejection: Rejection) {
         (**self).rejection(rejection);
+    }
+
+    fn restart(&mut self) -> bool {
+        (**self).restart()
     }
 }

@@ -184,6 +184,11 @@ impl<'a> Ports<'a> {
         Ports(text.trim())
     }
 
+    /// Ports from a field the parser has already trimmed of ASCII white space.
+    pub(crate) fn from_trimmed(text: &'a str) -> Ports<'a> {
+        Ports(text)
+    }
+
     /// The field's text, trimmed.
     pub fn as_str(&self) -> &'a str {
         self.0

@@ -1,0 +1,100 @@
+//! The subscription code, a secret that never prints.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// What a secret shows in its place.
+pub const MASK: &str = "***";
+
+/// The ET Intelligence subscription code that sits in the path of every list URL.
+///
+/// It never prints: `Debug` and `Display` show `***`, and every URL this crate shows (in logs
+/// and errors) has it masked.
+///
+/// ```
+/// use proofpoint_et_client::SubscriptionCode;
+///
+/// let code = SubscriptionCode::new("0123456789abcdef")?;
+/// assert_eq!(format!("{code} {code:?}"), "*** SubscriptionCode(***)");
+/// assert_eq!(code.mask("https://h.example/0123456789abcdef/reputation"), "https://h.example/***/reputation");
+/// # Ok::<(), proofpoint_et_client::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubscriptionCode(String);
+
+impl SubscriptionCode {
+    /// A code as the vendor issued it: letters, digits, `-` and `_` (it must fit in one URL
+    /// path segment as it is).
+    ///
+    /// # Errors
+    ///
+    /// The code is empty or holds another character; the error does not show the code.
+    pub fn new(code: impl Into<String>) -> Result<SubscriptionCode, Error> {
+        let code = code.into();
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(Error::InvalidSubscriptionCode {
+                reason: "it is empty",
+            });
+        }
+        let allowed = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+        if !code.bytes().all(allowed) {
+            return Err(Error::InvalidSubscriptionCode {
+                reason: "it may hold only letters, digits, `-` and `_`",
+            });
+        }
+        Ok(SubscriptionCode(code.to_owned()))
+    }
+
+    /// The code itself, for building a request. Never log or show what this returns.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the code replaced by `***`.
+    pub fn mask(&self, text: &str) -> String {
+        text.replace(&self.0, MASK)
+    }
+}
+
+impl fmt::Debug for SubscriptionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SubscriptionCode({MASK})")
+    }
+}
+
+impl fmt::Display for SubscriptionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_never_prints() {
+        let code = SubscriptionCode::new("AUTHCODE12345").unwrap();
+        assert!(!format!("{code} {code:?} {code:#?}").contains("AUTHCODE"));
+        assert_eq!(
+            code.mask("/AUTHCODE12345/reputation/x?AUTHCODE12345"),
+            "/***/reputation/x?***"
+        );
+    }
+
+    #[test]
+    fn a_code_that_does_not_fit_a_path_segment_is_refused_without_showing_it() {
+        for bad in ["", "  ", "a/b", "a b", "a%2F", "a?b"] {
+            let error = SubscriptionCode::new(bad).unwrap_err();
+            assert!(
+                matches!(error, Error::InvalidSubscriptionCode { .. }),
+                "{bad:?}"
+            );
+            if !bad.trim().is_empty() {
+                assert!(!error.to_string().contains(bad.trim()));
+            }
+        }
+    }
+}
