@@ -379,3 +379,164 @@ impl Chunker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{BatchDocument, IndicatorType};
+
+    fn address(n: usize) -> BatchIndicator {
+        BatchIndicator::new(IndicatorType::Address, format!("2001:db8:0:0:0:0:{:x}:{:x}", n >> 16, n & 0xffff))
+    }
+
+    fn chunk_all(limits: ChunkLimits, indicators: &[BatchIndicator]) -> Vec<JobDocument> {
+        let mut chunker = Chunker::new(limits);
+        let mut jobs = Vec::new();
+        for indicator in indicators {
+            jobs.extend(chunker.push(indicator).unwrap());
+        }
+        jobs.extend(chunker.finish());
+        jobs
+    }
+
+    fn summaries(job: &JobDocument) -> Vec<String> {
+        let document: BatchDocument = serde_json::from_slice(job.body()).unwrap();
+        document.indicator.into_iter().map(|indicator| indicator.summary).collect()
+    }
+
+    #[test]
+    fn jobs_are_cut_by_indicator_count() {
+        let indicators: Vec<_> = (0..7).map(address).collect();
+
+        let jobs = chunk_all(ChunkLimits::new(3, 1_000_000).unwrap(), &indicators);
+
+        let counts: Vec<usize> = jobs.iter().map(JobDocument::indicator_count).collect();
+        let positions: Vec<_> = jobs.iter().map(JobDocument::positions).collect();
+        assert_eq!(counts, [3, 3, 1]);
+        assert_eq!(positions, [0..3, 3..6, 6..7]);
+    }
+
+    #[test]
+    fn jobs_are_cut_by_bytes_and_never_exceed_them() {
+        let indicators: Vec<_> = (0..500).map(address).collect();
+        let limits = ChunkLimits::new(5_000, 2_000).unwrap();
+
+        let jobs = chunk_all(limits, &indicators);
+
+        assert!(jobs.len() > 10);
+        for job in &jobs {
+            assert!(job.len_bytes() <= 2_000, "a job of {} bytes", job.len_bytes());
+        }
+        let all: Vec<String> = jobs.iter().flat_map(summaries).collect();
+        let expected: Vec<String> = indicators.iter().map(|i| i.summary.clone()).collect();
+        assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn each_job_is_the_json_document_the_batch_api_expects() {
+        let indicators: Vec<_> = (0..5).map(address).collect();
+
+        let jobs = chunk_all(ChunkLimits::new(2, 1_000_000).unwrap(), &indicators);
+
+        let document: BatchDocument = serde_json::from_slice(jobs[1].body()).unwrap();
+        assert_eq!(document.indicator, indicators[2..4]);
+        assert!(jobs[1].body().starts_with(b"{\"indicator\":["));
+        assert!(jobs[1].body().ends_with(b"]}"));
+    }
+
+    #[test]
+    fn a_job_never_holds_more_than_25000_indicators() {
+        let indicators: Vec<_> = (0..25_001).map(address).collect();
+        let limits = ChunkLimits::new(MAX_JOB_INDICATORS, usize::MAX).unwrap();
+
+        let jobs = chunk_all(limits, &indicators);
+
+        let counts: Vec<usize> = jobs.iter().map(JobDocument::indicator_count).collect();
+        assert_eq!(counts, [25_000, 1]);
+        assert!(ChunkLimits::new(25_001, 8_000_000).is_err());
+        assert!(ChunkLimits::new(0, 8_000_000).is_err());
+    }
+
+    #[test]
+    fn the_defaults_are_5000_indicators_and_8_mb() {
+        let limits = ChunkLimits::default();
+
+        assert_eq!(limits.max_indicators(), 5_000);
+        assert_eq!(limits.max_bytes(), 8_000_000);
+    }
+
+    #[test]
+    fn an_indicator_larger_than_a_job_is_an_error_that_cuts_the_job() {
+        let mut huge = address(99);
+        huge.tag = vec![crate::document::Tag { name: "x".repeat(1_000) }];
+        let limits = ChunkLimits::new(100, 600).unwrap();
+        let mut chunker = Chunker::new(limits);
+
+        assert!(chunker.push(&address(0)).unwrap().is_none());
+        assert!(chunker.push(&address(1)).unwrap().is_none());
+        let error = chunker.push(&huge).unwrap_err();
+        let before = chunker.push(&address(3)).unwrap().expect("the job before the refusal");
+        let after = chunker.finish().expect("the job after the refusal");
+
+        assert!(matches!(error, Error::IndicatorTooLarge { position: 2, .. }), "{error:?}");
+        assert_eq!(before.positions(), 0..2);
+        assert_eq!(after.positions(), 3..4);
+        assert_eq!(summaries(&after), [address(3).summary]);
+    }
+
+    #[test]
+    fn a_refused_last_indicator_still_hands_out_the_job_before_it() {
+        let mut huge = address(9);
+        huge.tag = vec![crate::document::Tag { name: "x".repeat(1_000) }];
+        let mut chunker = Chunker::new(ChunkLimits::new(100, 600).unwrap());
+
+        chunker.push(&address(0)).unwrap();
+        assert!(chunker.push(&huge).is_err());
+
+        assert_eq!(chunker.finish().map(|job| job.positions()), Some(0..1));
+    }
+
+    #[test]
+    fn no_indicator_gives_no_job() {
+        assert_eq!(Chunker::new(ChunkLimits::default()).finish(), None);
+    }
+
+    #[test]
+    fn halves_of_a_job_are_valid_documents_with_their_positions() {
+        let indicators: Vec<_> = (10..15).map(address).collect();
+        let mut chunker = Chunker::new(ChunkLimits::default());
+        for indicator in &indicators {
+            chunker.push(indicator).unwrap();
+        }
+        let job = chunker.finish().unwrap();
+
+        let (first, second) = job.split_in_half().unwrap();
+
+        assert_eq!(first.positions(), 0..2);
+        assert_eq!(second.positions(), 2..5);
+        assert_eq!(summaries(&first), [indicators[0].summary.clone(), indicators[1].summary.clone()]);
+        let (third, fourth) = second.split_in_half().unwrap();
+        assert_eq!(summaries(&third), [indicators[2].summary.clone()]);
+        assert_eq!(fourth.positions(), 3..5);
+        assert_eq!(summaries(&fourth).len(), 2);
+        assert!(third.split_in_half().is_none());
+    }
+
+    #[test]
+    fn lowered_limits_apply_to_the_next_jobs() {
+        let indicators: Vec<_> = (0..100).map(address).collect();
+        let mut chunker = Chunker::new(ChunkLimits::new(50, 1_000_000).unwrap());
+        let mut jobs = Vec::new();
+        for (index, indicator) in indicators.iter().enumerate() {
+            if index == 10 {
+                chunker.set_limits(chunker.limits().lowered_indicators(5));
+            }
+            jobs.extend(chunker.push(indicator).unwrap());
+        }
+        jobs.extend(chunker.finish());
+
+        let counts: Vec<usize> = jobs.iter().map(JobDocument::indicator_count).collect();
+        assert_eq!(counts[0], 10);
+        assert!(counts[1..].iter().all(|&count| count == 5), "{counts:?}");
+    }
+}
