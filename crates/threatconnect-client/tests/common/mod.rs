@@ -107,3 +107,132 @@ pub fn chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// A stand-in for the Batch API that really counts: it creates jobs, refuses uploads over
+/// its limits as the service does, records every indicator it accepted, and reports each job
+/// Running once, then Completed with its counts.
+pub mod fake {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+    use wiremock::{Request, Respond, ResponseTemplate};
+
+    #[derive(Debug, Default)]
+    pub struct State {
+        next_id: i64,
+        /// Indicators per uploaded job.
+        jobs: HashMap<i64, usize>,
+        /// Jobs polled once already.
+        polled: HashMap<i64, usize>,
+        pub accepted: Vec<String>,
+        pub accepted_sizes: Vec<usize>,
+        pub refused_uploads: usize,
+        pub running_jobs: usize,
+        pub most_running_jobs: usize,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct FakeBatchApi {
+        pub max_bytes: Option<usize>,
+        pub max_indicators: Option<usize>,
+        pub state: Arc<Mutex<State>>,
+    }
+
+    impl FakeBatchApi {
+        pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+            self.state.lock().unwrap()
+        }
+
+        fn upload(&self, id: i64, document: &[u8]) -> Result<usize, ResponseTemplate> {
+            if let Some(limit) = self.max_bytes.filter(|limit| document.len() > *limit) {
+                self.state().refused_uploads += 1;
+                let body = format!(
+                    r#"{{"status":"Invalid","description":"File size greater than allowable limit of {limit}"}}"#
+                );
+                return Err(ResponseTemplate::new(400).set_body_string(body));
+            }
+            let document: Value = serde_json::from_slice(document).expect("a JSON document");
+            let indicators = document["indicator"].as_array().expect("an indicator list");
+            if let Some(limit) = self.max_indicators.filter(|limit| indicators.len() > *limit) {
+                self.state().refused_uploads += 1;
+                let body = format!(
+                    r#"{{"status":"Invalid","description":"This job would exceed the number of allowed indicators ({limit})"}}"#
+                );
+                return Err(ResponseTemplate::new(400).set_body_string(body));
+            }
+
+            let mut state = self.state();
+            state.accepted.extend(indicators.iter().map(|i| i["summary"].as_str().unwrap().to_owned()));
+            state.accepted_sizes.push(document.to_string().len());
+            state.jobs.insert(id, indicators.len());
+            state.running_jobs += 1;
+            state.most_running_jobs = state.most_running_jobs.max(state.running_jobs);
+            Ok(indicators.len())
+        }
+
+        fn new_id(&self) -> i64 {
+            let mut state = self.state();
+            state.next_id += 1;
+            state.next_id
+        }
+
+        fn status(&self, id: i64) -> ResponseTemplate {
+            let mut state = self.state();
+            let polls = {
+                let polls = state.polled.entry(id).or_default();
+                *polls += 1;
+                *polls
+            };
+            if polls == 1 {
+                return ResponseTemplate::new(200).set_body_string(r#"{"status":"Running"}"#);
+            }
+            let count = state.jobs[&id];
+            if polls == 2 {
+                state.running_jobs -= 1;
+            }
+            ResponseTemplate::new(200).set_body_string(format!(
+                r#"{{"status":"Success","data":{{"batchStatus":{{"id":{id},"status":"Completed","errorCount":0,"successCount":{count},"unprocessCount":0}}}}}}"#
+            ))
+        }
+    }
+
+    /// The `content` part of a createAndUpload form: from the document's start to its end.
+    fn content_part(body: &[u8]) -> &[u8] {
+        let start = find(body, b"{\"indicator\":[").expect("a content part");
+        let end = body.windows(2).rposition(|w| w == b"]}").expect("a document end") + 2;
+        &body[start..end]
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|window| window == needle)
+    }
+
+    impl Respond for FakeBatchApi {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let path = request.url.path();
+            let segments: Vec<&str> = path.trim_start_matches("/api/v2/batch").split('/').collect();
+            match (request.method.as_str(), segments.as_slice()) {
+                ("POST", [""]) => ResponseTemplate::new(201).set_body_string(format!(
+                    r#"{{"status":"Success","data":{{"batchId":{}}}}}"#,
+                    self.new_id()
+                )),
+                ("POST", ["", "createAndUpload"]) => {
+                    let id = self.new_id();
+                    match self.upload(id, content_part(&request.body)) {
+                        Ok(_) => ResponseTemplate::new(201).set_body_string(format!(
+                            r#"{{"status":"Success","data":{{"batchStatus":{{"id":{id},"status":"Queued"}}}}}}"#
+                        )),
+                        Err(refusal) => refusal,
+                    }
+                }
+                ("POST", ["", id]) => match self.upload(id.parse().unwrap(), &request.body) {
+                    Ok(_) => ResponseTemplate::new(202).set_body_string(r#"{"status":"Queued"}"#),
+                    Err(refusal) => refusal,
+                },
+                ("GET", ["", id]) => self.status(id.parse().unwrap()),
+                _ => ResponseTemplate::new(404).set_body_string(format!("no route for {path}")),
+            }
+        }
+    }
+}
