@@ -386,7 +386,10 @@ mod tests {
     use crate::document::{BatchDocument, IndicatorType};
 
     fn address(n: usize) -> BatchIndicator {
-        BatchIndicator::new(IndicatorType::Address, format!("2001:db8:0:0:0:0:{:x}:{:x}", n >> 16, n & 0xffff))
+        BatchIndicator::new(
+            IndicatorType::Address,
+            format!("2001:db8:0:0:0:0:{:x}:{:x}", n >> 16, n & 0xffff),
+        )
     }
 
     fn chunk_all(limits: ChunkLimits, indicators: &[BatchIndicator]) -> Vec<JobDocument> {
@@ -401,7 +404,11 @@ mod tests {
 
     fn summaries(job: &JobDocument) -> Vec<String> {
         let document: BatchDocument = serde_json::from_slice(job.body()).unwrap();
-        document.indicator.into_iter().map(|indicator| indicator.summary).collect()
+        document
+            .indicator
+            .into_iter()
+            .map(|indicator| indicator.summary)
+            .collect()
     }
 
     #[test]
@@ -425,7 +432,11 @@ mod tests {
 
         assert!(jobs.len() > 10);
         for job in &jobs {
-            assert!(job.len_bytes() <= 2_000, "a job of {} bytes", job.len_bytes());
+            assert!(
+                job.len_bytes() <= 2_000,
+                "a job of {} bytes",
+                job.len_bytes()
+            );
         }
         let all: Vec<String> = jobs.iter().flat_map(summaries).collect();
         let expected: Vec<String> = indicators.iter().map(|i| i.summary.clone()).collect();
@@ -468,17 +479,25 @@ mod tests {
     #[test]
     fn an_indicator_larger_than_a_job_is_an_error_that_cuts_the_job() {
         let mut huge = address(99);
-        huge.tag = vec![crate::document::Tag { name: "x".repeat(1_000) }];
+        huge.tag = vec![crate::document::Tag {
+            name: "x".repeat(1_000),
+        }];
         let limits = ChunkLimits::new(100, 600).unwrap();
         let mut chunker = Chunker::new(limits);
 
         assert!(chunker.push(&address(0)).unwrap().is_none());
         assert!(chunker.push(&address(1)).unwrap().is_none());
         let error = chunker.push(&huge).unwrap_err();
-        let before = chunker.push(&address(3)).unwrap().expect("the job before the refusal");
+        let before = chunker
+            .push(&address(3))
+            .unwrap()
+            .expect("the job before the refusal");
         let after = chunker.finish().expect("the job after the refusal");
 
-        assert!(matches!(error, Error::IndicatorTooLarge { position: 2, .. }), "{error:?}");
+        assert!(
+            matches!(error, Error::IndicatorTooLarge { position: 2, .. }),
+            "{error:?}"
+        );
         assert_eq!(before.positions(), 0..2);
         assert_eq!(after.positions(), 3..4);
         assert_eq!(summaries(&after), [address(3).summary]);
@@ -487,7 +506,9 @@ mod tests {
     #[test]
     fn a_refused_last_indicator_still_hands_out_the_job_before_it() {
         let mut huge = address(9);
-        huge.tag = vec![crate::document::Tag { name: "x".repeat(1_000) }];
+        huge.tag = vec![crate::document::Tag {
+            name: "x".repeat(1_000),
+        }];
         let mut chunker = Chunker::new(ChunkLimits::new(100, 600).unwrap());
 
         chunker.push(&address(0)).unwrap();
@@ -514,7 +535,10 @@ mod tests {
 
         assert_eq!(first.positions(), 0..2);
         assert_eq!(second.positions(), 2..5);
-        assert_eq!(summaries(&first), [indicators[0].summary.clone(), indicators[1].summary.clone()]);
+        assert_eq!(
+            summaries(&first),
+            [indicators[0].summary.clone(), indicators[1].summary.clone()]
+        );
         let (third, fourth) = second.split_in_half().unwrap();
         assert_eq!(summaries(&third), [indicators[2].summary.clone()]);
         assert_eq!(fourth.positions(), 3..5);

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{ACCESS_ID, SECRET_KEY, TickingClock, assert_signed, builder, chain, client, path_and_query};
+use common::{
+    ACCESS_ID, SECRET_KEY, TickingClock, assert_signed, builder, chain, client, path_and_query,
+};
 use threatconnect_client::{Client, Credentials, Error, IndicatorType, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -18,7 +20,9 @@ async fn the_path_received_is_the_path_signed_percent_encoding_included() {
         .mount(&server)
         .await;
 
-    let found = client(&server).indicator("Example Org", IndicatorType::Cidr, "198.51.100.0/24").await;
+    let found = client(&server)
+        .indicator("Example Org", IndicatorType::Cidr, "198.51.100.0/24")
+        .await;
 
     assert_eq!(found.unwrap(), None);
     let requests = server.received_requests().await.unwrap();
@@ -43,7 +47,10 @@ async fn every_attempt_is_signed_anew_with_its_own_timestamp() {
         .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
         .mount(&server)
         .await;
-    let client = builder(&server).clock(TickingClock::starting_at(1_700_000_000)).build().unwrap();
+    let client = builder(&server)
+        .clock(TickingClock::starting_at(1_700_000_000))
+        .build()
+        .unwrap();
 
     client.owners().await.unwrap();
 
@@ -59,15 +66,21 @@ async fn token_auth_sends_the_token_scheme() {
         .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
         .mount(&server)
         .await;
-    let client = Client::builder(&format!("{}/api", server.uri()), Credentials::token("tok-example"))
-        .proxy_from_env(false)
-        .build()
-        .unwrap();
+    let client = Client::builder(
+        &format!("{}/api", server.uri()),
+        Credentials::token("tok-example"),
+    )
+    .proxy_from_env(false)
+    .build()
+    .unwrap();
 
     client.owners().await.unwrap();
 
     let requests = server.received_requests().await.unwrap();
-    assert_eq!(requests[0].headers.get("Authorization").unwrap(), "TC-Token tok-example");
+    assert_eq!(
+        requests[0].headers.get("Authorization").unwrap(),
+        "TC-Token tok-example"
+    );
     assert!(requests[0].headers.get("Timestamp").is_none());
 }
 
@@ -83,8 +96,14 @@ async fn clock_skew_is_its_own_error_that_says_to_fix_the_clock() {
 
     let error = client(&server).owners().await.unwrap_err();
 
-    assert!(matches!(error, Error::ClockSkew { status: 401, .. }), "{error:?}");
-    assert!(error.to_string().contains("fix this machine's clock"), "{error}");
+    assert!(
+        matches!(error, Error::ClockSkew { status: 401, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("fix this machine's clock"),
+        "{error}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
@@ -101,7 +120,10 @@ async fn a_refused_signature_names_the_access_id_and_never_the_key() {
     let error = client(&server).owners().await.unwrap_err();
 
     let printed = format!("{} {error:?}", chain(&error));
-    assert!(matches!(error, Error::Auth { status: 401, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Auth { status: 401, .. }),
+        "{error:?}"
+    );
     assert!(printed.contains(ACCESS_ID), "{printed}");
     assert!(!printed.contains(SECRET_KEY), "{printed}");
 }
@@ -117,7 +139,9 @@ async fn access_denied_as_plain_text_is_an_auth_error() {
     let error = client(&server).owners().await.unwrap_err();
 
     match error {
-        Error::Auth { status, message, .. } => {
+        Error::Auth {
+            status, message, ..
+        } => {
             assert_eq!(status, 403);
             assert_eq!(message, "Access Denied");
         }
@@ -132,10 +156,13 @@ async fn a_token_refused_never_prints_the_token() {
         .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
         .mount(&server)
         .await;
-    let client = Client::builder(&format!("{}/api", server.uri()), Credentials::token("tok-secret-example"))
-        .proxy_from_env(false)
-        .build()
-        .unwrap();
+    let client = Client::builder(
+        &format!("{}/api", server.uri()),
+        Credentials::token("tok-secret-example"),
+    )
+    .proxy_from_env(false)
+    .build()
+    .unwrap();
 
     let error = client.owners().await.unwrap_err();
 
@@ -149,16 +176,22 @@ async fn a_connection_error_carries_its_attempts_and_no_url() {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = unused.local_addr().unwrap();
     drop(unused);
-    let client = Client::builder(&format!("http://{address}/api"), Credentials::hmac(ACCESS_ID, SECRET_KEY))
-        .proxy_from_env(false)
-        .retry_policy(common::fast_retries().max_attempts(3))
-        .build()
-        .unwrap();
+    let client = Client::builder(
+        &format!("http://{address}/api"),
+        Credentials::hmac(ACCESS_ID, SECRET_KEY),
+    )
+    .proxy_from_env(false)
+    .retry_policy(common::fast_retries().max_attempts(3))
+    .build()
+    .unwrap();
 
     let error = client.owners().await.unwrap_err();
 
     let printed = format!("{} {error:?}", chain(&error));
-    assert!(matches!(error, Error::Transport { attempts: 3, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Transport { attempts: 3, .. }),
+        "{error:?}"
+    );
     assert!(!printed.contains(&format!("http://{address}")), "{printed}");
     assert!(!printed.contains(SECRET_KEY), "{printed}");
 }
@@ -168,16 +201,30 @@ fn plain_http_is_refused_for_a_host_that_is_not_loopback() {
     let credentials = || Credentials::hmac(ACCESS_ID, SECRET_KEY);
 
     let remote = Client::builder("http://tc.example/api", credentials()).build();
-    let allowed = Client::builder("http://tc.example/api", credentials()).allow_plain_http(true).build();
+    let allowed = Client::builder("http://tc.example/api", credentials())
+        .allow_plain_http(true)
+        .build();
     let loopback = Client::builder("http://127.0.0.1:9/api", credentials()).build();
     let loopback_v6 = Client::builder("http://[::1]:9/api", credentials()).build();
     let with_user = Client::builder("https://user:pw@tc.example/api", credentials()).build();
 
-    assert!(matches!(remote, Err(Error::InvalidSetting { field: "base_url", .. })));
+    assert!(matches!(
+        remote,
+        Err(Error::InvalidSetting {
+            field: "base_url",
+            ..
+        })
+    ));
     assert!(allowed.is_ok());
     assert!(loopback.is_ok());
     assert!(loopback_v6.is_ok());
-    assert!(matches!(with_user, Err(Error::InvalidSetting { field: "base_url", .. })));
+    assert!(matches!(
+        with_user,
+        Err(Error::InvalidSetting {
+            field: "base_url",
+            ..
+        })
+    ));
 }
 
 #[test]

@@ -15,16 +15,28 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn hosts(names: &[&str]) -> Vec<BatchIndicator> {
-    names.iter().map(|name| BatchIndicator::new(IndicatorType::Host, *name)).collect()
+    names
+        .iter()
+        .map(|name| BatchIndicator::new(IndicatorType::Host, *name))
+        .collect()
 }
 
 fn addresses(count: usize) -> Vec<BatchIndicator> {
     (0..count)
-        .map(|n| BatchIndicator::new(IndicatorType::Address, format!("198.51.{}.{}", n / 256, n % 256)))
+        .map(|n| {
+            BatchIndicator::new(
+                IndicatorType::Address,
+                format!("198.51.{}.{}", n / 256, n % 256),
+            )
+        })
         .collect()
 }
 
-async fn submit_all(client: &Client, settings: JobSettings, indicators: Vec<BatchIndicator>) -> Vec<JobResult> {
+async fn submit_all(
+    client: &Client,
+    settings: JobSettings,
+    indicators: Vec<BatchIndicator>,
+) -> Vec<JobResult> {
     client.submit_iter(settings, indicators).collect().await
 }
 
@@ -61,7 +73,10 @@ async fn a_job_runs_through_created_queued_running_and_completed_with_gzip_error
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v2/batch"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(r#"{"status":"Success","data":{"batchId":42}}"#))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_string(r#"{"status":"Success","data":{"batchId":42}}"#),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -104,8 +119,18 @@ async fn a_job_runs_through_created_queued_running_and_completed_with_gzip_error
 
     let outcome = results.into_iter().next().unwrap().unwrap();
     assert_eq!(outcome.status, JobStatus::Completed);
-    assert_eq!((outcome.success_count, outcome.error_count, outcome.unprocess_count), (2, 1, 0));
-    assert_eq!(outcome.errors[0].indicator.as_deref(), Some("bad_name.example"));
+    assert_eq!(
+        (
+            outcome.success_count,
+            outcome.error_count,
+            outcome.unprocess_count
+        ),
+        (2, 1, 0)
+    );
+    assert_eq!(
+        outcome.errors[0].indicator.as_deref(),
+        Some("bad_name.example")
+    );
     assert_eq!(outcome.errors[0].code, Some(0x1005));
     assert_eq!(outcome.positions, 0..3);
     let requests = server.received_requests().await.unwrap();
@@ -114,8 +139,15 @@ async fn a_job_runs_through_created_queued_running_and_completed_with_gzip_error
         assert_signed(request);
     });
     let upload = &requests[1];
-    assert_eq!(upload.headers.get("Content-Type").unwrap(), "application/octet-stream");
-    assert!(upload.body.starts_with(b"{\"indicator\":[{\"summary\":\"a.example\""));
+    assert_eq!(
+        upload.headers.get("Content-Type").unwrap(),
+        "application/octet-stream"
+    );
+    assert!(
+        upload
+            .body
+            .starts_with(b"{\"indicator\":[{\"summary\":\"a.example\"")
+    );
 }
 
 #[tokio::test]
@@ -130,7 +162,10 @@ async fn errors_served_as_plain_text_are_read_too() {
         .mount(&server)
         .await;
 
-    let errors = client(&server).batch_errors(threatconnect_client::BatchId(42)).await.unwrap();
+    let errors = client(&server)
+        .batch_errors(threatconnect_client::BatchId(42))
+        .await
+        .unwrap();
 
     match errors {
         threatconnect_client::BatchErrors::Listed(errors) => {
@@ -148,7 +183,10 @@ async fn a_job_without_errors_reads_404_as_none() {
         .mount(&server)
         .await;
 
-    let errors = client(&server).batch_errors(threatconnect_client::BatchId(42)).await.unwrap();
+    let errors = client(&server)
+        .batch_errors(threatconnect_client::BatchId(42))
+        .await
+        .unwrap();
 
     assert_eq!(errors, threatconnect_client::BatchErrors::None);
 }
@@ -170,19 +208,39 @@ async fn a_small_job_completes_in_the_create_and_upload_answer() {
         .mount(&server)
         .await;
 
-    let results = submit_all(&client(&server), JobSettings::new("Example Org"), hosts(&["a.example", "b.example"])).await;
+    let results = submit_all(
+        &client(&server),
+        JobSettings::new("Example Org"),
+        hosts(&["a.example", "b.example"]),
+    )
+    .await;
 
     let outcome = results.into_iter().next().unwrap().unwrap();
     assert_eq!(outcome.batch_id.0, 7);
     assert_eq!(outcome.success_count, 2);
     let request = &server.received_requests().await.unwrap()[0];
-    assert_eq!(path_and_query(request), "/api/v2/batch/createAndUpload?includeAdditional=true");
+    assert_eq!(
+        path_and_query(request),
+        "/api/v2/batch/createAndUpload?includeAdditional=true"
+    );
     assert_signed(request);
     let body = String::from_utf8_lossy(&request.body);
-    assert!(body.contains(r#"name="config"; filename="config""#), "{body}");
-    assert!(body.contains(r#"name="content"; filename="content""#), "{body}");
-    assert!(body.contains(r#""playbookTriggersEnabled":false"#), "{body}");
-    assert!(body.contains(r#"{"indicator":[{"summary":"a.example","type":"Host"}"#), "{body}");
+    assert!(
+        body.contains(r#"name="config"; filename="config""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"name="content"; filename="content""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""playbookTriggersEnabled":false"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"{"indicator":[{"summary":"a.example","type":"Host"}"#),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +253,10 @@ async fn delete_jobs_go_through_create_and_upload() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
     let mut settings = JobSettings::new("Example Org");
     settings.action = BatchAction::Delete;
 
@@ -211,7 +272,10 @@ async fn delete_jobs_go_through_create_and_upload() {
 
 async fn fake_server(fake: &FakeBatchApi) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(fake.clone()).mount(&server).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
     server
 }
 
@@ -219,12 +283,18 @@ async fn fake_server(fake: &FakeBatchApi) -> MockServer {
 async fn submit_cuts_jobs_by_count_and_maps_each_outcome_to_its_positions() {
     let fake = FakeBatchApi::default();
     let server = fake_server(&fake).await;
-    let client = builder(&server).chunk_limits(ChunkLimits::new(5, 1_000_000).unwrap()).build().unwrap();
+    let client = builder(&server)
+        .chunk_limits(ChunkLimits::new(5, 1_000_000).unwrap())
+        .build()
+        .unwrap();
 
     let results = submit_all(&client, JobSettings::new("Example Org"), addresses(12)).await;
 
     assert_eq!(sorted_positions(&results), [0..5, 5..10, 10..12]);
-    let written: u64 = results.iter().map(|r| r.as_ref().unwrap().success_count).sum();
+    let written: u64 = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().success_count)
+        .sum();
     assert_eq!(written, 12);
     assert_eq!(fake.state().accepted.len(), 12);
 }
@@ -233,7 +303,10 @@ async fn submit_cuts_jobs_by_count_and_maps_each_outcome_to_its_positions() {
 async fn submit_cuts_jobs_by_size() {
     let fake = FakeBatchApi::default();
     let server = fake_server(&fake).await;
-    let client = builder(&server).chunk_limits(ChunkLimits::new(5_000, 1_000).unwrap()).build().unwrap();
+    let client = builder(&server)
+        .chunk_limits(ChunkLimits::new(5_000, 1_000).unwrap())
+        .build()
+        .unwrap();
 
     let results = submit_all(&client, JobSettings::new("Example Org"), addresses(100)).await;
 
@@ -241,7 +314,11 @@ async fn submit_cuts_jobs_by_size() {
     assert!(results.iter().all(Result::is_ok));
     let state = fake.state();
     assert_eq!(state.accepted.len(), 100);
-    assert!(state.accepted_sizes.iter().all(|size| *size <= 1_000), "{:?}", state.accepted_sizes);
+    assert!(
+        state.accepted_sizes.iter().all(|size| *size <= 1_000),
+        "{:?}",
+        state.accepted_sizes
+    );
 }
 
 #[tokio::test]
@@ -257,12 +334,19 @@ async fn at_most_k_jobs_run_at_once() {
     let results = submit_all(&client, JobSettings::new("Example Org"), addresses(40)).await;
 
     assert_eq!(results.len(), 20);
-    assert!(fake.state().most_running_jobs <= 3, "{}", fake.state().most_running_jobs);
+    assert!(
+        fake.state().most_running_jobs <= 3,
+        "{}",
+        fake.state().most_running_jobs
+    );
 }
 
 #[tokio::test]
 async fn too_many_indicators_for_the_instance_halves_the_job() {
-    let fake = FakeBatchApi { max_indicators: Some(3), ..FakeBatchApi::default() };
+    let fake = FakeBatchApi {
+        max_indicators: Some(3),
+        ..FakeBatchApi::default()
+    };
     let server = fake_server(&fake).await;
     let client = builder(&server)
         .chunk_limits(ChunkLimits::new(8, 1_000_000).unwrap())
@@ -303,8 +387,17 @@ async fn batch_not_enabled_stops_the_submission_after_one_request() {
     assert_eq!(results.len(), 1);
     let failure = results.into_iter().next().unwrap().unwrap_err();
     assert_eq!(failure.positions, 0..2);
-    assert!(matches!(failure.error, Error::BatchNotEnabled { status: 503, .. }), "{:?}", failure.error);
-    assert!(failure.error.to_string().contains("must enable the batch feature"));
+    assert!(
+        matches!(failure.error, Error::BatchNotEnabled { status: 503, .. }),
+        "{:?}",
+        failure.error
+    );
+    assert!(
+        failure
+            .error
+            .to_string()
+            .contains("must enable the batch feature")
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
@@ -324,11 +417,26 @@ async fn a_job_that_never_finishes_ends_in_an_error_naming_it() {
     let polls = common::fast_polls().job_deadline(std::time::Duration::from_millis(30));
     let client = builder(&server).poll_policy(polls).build().unwrap();
 
-    let results = submit_all(&client, JobSettings::new("Example Org"), hosts(&["slow.example"])).await;
+    let results = submit_all(
+        &client,
+        JobSettings::new("Example Org"),
+        hosts(&["slow.example"]),
+    )
+    .await;
 
     let failure = results.into_iter().next().unwrap().unwrap_err();
-    assert!(matches!(failure.error, Error::JobDeadline { last_status: JobStatus::Running, .. }));
-    assert!(failure.error.to_string().contains("batch job 42"), "{}", failure.error);
+    assert!(matches!(
+        failure.error,
+        Error::JobDeadline {
+            last_status: JobStatus::Running,
+            ..
+        }
+    ));
+    assert!(
+        failure.error.to_string().contains("batch job 42"),
+        "{}",
+        failure.error
+    );
 }
 
 #[tokio::test]
@@ -347,7 +455,15 @@ async fn a_503_other_than_batch_not_enabled_is_retried() {
         .mount(&server)
         .await;
 
-    let results = submit_all(&client(&server), JobSettings::new("Example Org"), hosts(&["a.example"])).await;
+    let results = submit_all(
+        &client(&server),
+        JobSettings::new("Example Org"),
+        hosts(&["a.example"]),
+    )
+    .await;
 
-    assert_eq!(results.into_iter().next().unwrap().unwrap().success_count, 1);
+    assert_eq!(
+        results.into_iter().next().unwrap().unwrap().success_count,
+        1
+    );
 }

@@ -7,11 +7,17 @@ use threatconnect_client::{
 };
 
 fn attribute(kind: &str, value: &str) -> Attribute {
-    Attribute { kind: kind.to_owned(), value: value.to_owned(), displayed: true }
+    Attribute {
+        kind: kind.to_owned(),
+        value: value.to_owned(),
+        displayed: true,
+    }
 }
 
 fn tag(name: &str) -> Tag {
-    Tag { name: name.to_owned() }
+    Tag {
+        name: name.to_owned(),
+    }
 }
 
 fn address_and_host() -> BatchDocument {
@@ -35,7 +41,10 @@ fn address_and_host() -> BatchDocument {
     host.attribute = vec![attribute("External Score", "58")];
     host.tag = vec![tag("ET Reputation"), tag("ET: CnC")];
 
-    BatchDocument { indicator: vec![address, host], group: Vec::new() }
+    BatchDocument {
+        indicator: vec![address, host],
+        group: Vec::new(),
+    }
 }
 
 #[test]

@@ -60,7 +60,10 @@ async fn attribute_types_are_read_page_after_page_and_the_missing_ones_named() {
 
     let client = client(&server);
     let all = client.attribute_types().await.unwrap();
-    let missing = client.missing_attribute_types(&["External Score", "First Seen"]).await.unwrap();
+    let missing = client
+        .missing_attribute_types(&["External Score", "First Seen"])
+        .await
+        .unwrap();
 
     assert_eq!(all.len(), 1_001);
     assert_eq!(all[1_000].max_size, Some(500));
@@ -76,7 +79,10 @@ async fn the_attribute_types_path_can_be_changed_and_v2_answers_read() {
         ))
         .mount(&server)
         .await;
-    let client = builder(&server).attribute_types_path("/v2/types/attributeTypes").build().unwrap();
+    let client = builder(&server)
+        .attribute_types_path("/v2/types/attributeTypes")
+        .build()
+        .unwrap();
 
     let all = client.attribute_types().await.unwrap();
 
@@ -106,14 +112,22 @@ async fn the_batch_probe_reads_the_503_answer_as_disabled_without_retrying() {
 
     let feature = probe_answering(503, body).await.unwrap();
 
-    assert!(matches!(feature, BatchFeature::Disabled { ref message } if message.starts_with("Batch job api")));
+    assert!(
+        matches!(feature, BatchFeature::Disabled { ref message } if message.starts_with("Batch job api"))
+    );
 }
 
 #[tokio::test]
 async fn the_batch_probe_calls_any_other_answer_unknown() {
     let feature = probe_answering(400, "Bad request").await.unwrap();
 
-    assert_eq!(feature, BatchFeature::Unknown { status: 400, message: "Bad request".to_owned() });
+    assert_eq!(
+        feature,
+        BatchFeature::Unknown {
+            status: 400,
+            message: "Bad request".to_owned()
+        }
+    );
 }
 
 fn address_page(range: std::ops::Range<u32>) -> String {
@@ -124,7 +138,10 @@ fn address_page(range: std::ops::Range<u32>) -> String {
             )
         })
         .collect();
-    format!(r#"{{"status":"Success","data":{{"resultCount":5,"address":[{}]}}}}"#, items.join(","))
+    format!(
+        r#"{{"status":"Success","data":{{"resultCount":5,"address":[{}]}}}}"#,
+        items.join(",")
+    )
 }
 
 #[tokio::test]
@@ -143,10 +160,23 @@ async fn indicators_are_paged_until_a_short_page() {
         .include_inactive(true)
         .page_size(2);
 
-    let indicators: Vec<_> = client(&server).indicators(query).try_collect().await.unwrap();
+    let indicators: Vec<_> = client(&server)
+        .indicators(query)
+        .try_collect()
+        .await
+        .unwrap();
 
     let values: Vec<&str> = indicators.iter().map(|i| i.summary.as_str()).collect();
-    assert_eq!(values, ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"]);
+    assert_eq!(
+        values,
+        [
+            "192.0.2.1",
+            "192.0.2.2",
+            "192.0.2.3",
+            "192.0.2.4",
+            "192.0.2.5"
+        ]
+    );
     assert_eq!(indicators[0].active, Some(true));
     assert_eq!(indicators[0].confidence, Some(50));
     let requests = server.received_requests().await.unwrap();
@@ -176,7 +206,9 @@ async fn a_failed_page_ends_the_indicator_stream_with_its_error() {
     let result: Result<Vec<_>, _> = client(&server).indicators(query).try_collect().await;
 
     match result.unwrap_err() {
-        Error::Server { status, message, .. } => {
+        Error::Server {
+            status, message, ..
+        } => {
             assert_eq!(status, 403);
             assert_eq!(message, "Owner Example Org is not accessible");
         }
@@ -211,12 +243,20 @@ async fn the_last_failure_keeps_status_message_and_attempts() {
         .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
         .mount(&server)
         .await;
-    let client = builder(&server).retry_policy(common::fast_retries().max_attempts(3)).build().unwrap();
+    let client = builder(&server)
+        .retry_policy(common::fast_retries().max_attempts(3))
+        .build()
+        .unwrap();
 
     let error = client.owners().await.unwrap_err();
 
     match error {
-        Error::Server { status, message, attempts, .. } => {
+        Error::Server {
+            status,
+            message,
+            attempts,
+            ..
+        } => {
             assert_eq!((status, attempts), (502, 3));
             assert_eq!(message, "<html>Bad Gateway</html>");
         }
@@ -235,7 +275,17 @@ async fn a_404_is_not_retried() {
 
     let error = client(&server).owners().await.unwrap_err();
 
-    assert!(matches!(error, Error::Server { status: 404, attempts: 1, .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Server {
+                status: 404,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 async fn rate_limited_once(retry_after: String) -> MockServer {

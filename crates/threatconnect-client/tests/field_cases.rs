@@ -51,7 +51,10 @@ async fn f10_server(errors_body: Vec<u8>) -> MockServer {
 async fn push_f10_hosts(server: &MockServer) -> Vec<JobResult> {
     let hosts = ["alpha.example", "dl_update.example.net", "gamma.example"]
         .map(|host| BatchIndicator::new(IndicatorType::Host, host));
-    common::client(server).submit_iter(JobSettings::new("Example Org"), hosts).collect().await
+    common::client(server)
+        .submit_iter(JobSettings::new("Example Org"), hosts)
+        .collect()
+        .await
 }
 
 fn assert_one_host_rejected_by_name(results: Vec<JobResult>) {
@@ -59,13 +62,23 @@ fn assert_one_host_rejected_by_name(results: Vec<JobResult>) {
     let outcome = results.into_iter().next().unwrap().unwrap();
 
     assert_eq!(outcome.positions, 0..3);
-    assert_eq!((outcome.success_count, outcome.error_count, outcome.unprocess_count), (2, 1, 0));
+    assert_eq!(
+        (
+            outcome.success_count,
+            outcome.error_count,
+            outcome.unprocess_count
+        ),
+        (2, 1, 0)
+    );
     assert!(!outcome.is_clean());
     assert!(outcome.all_errors_named());
     let error = &outcome.errors[0];
     assert_eq!(error.indicator.as_deref(), Some("dl_update.example.net"));
     assert_eq!(error.code, Some(0x1005));
-    assert_eq!(error.reason, "Error (0x1005): dl_update.example.net is not valid as a Host.");
+    assert_eq!(
+        error.reason,
+        "Error (0x1005): dl_update.example.net is not valid as a Host."
+    );
 }
 
 #[tokio::test]
@@ -107,16 +120,24 @@ async fn a_cidr_block_goes_into_the_document_unencoded() {
     // F09, batch half: `198.51.100.0/24` is sent as it is, never `%2F` in JSON.
     let fake = FakeBatchApi::default();
     let server = MockServer::start().await;
-    Mock::given(any()).respond_with(fake.clone()).mount(&server).await;
+    Mock::given(any())
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
     let block = BatchIndicator::new(IndicatorType::Cidr, "198.51.100.0/24");
 
-    let results: Vec<_> =
-        common::client(&server).submit_iter(JobSettings::new("Example Org"), [block]).collect().await;
+    let results: Vec<_> = common::client(&server)
+        .submit_iter(JobSettings::new("Example Org"), [block])
+        .collect()
+        .await;
 
     assert!(results[0].is_ok());
     let request = &server.received_requests().await.unwrap()[0];
     let body = String::from_utf8_lossy(&request.body);
-    assert!(body.contains(r#""summary":"198.51.100.0/24","type":"CIDR""#), "{body}");
+    assert!(
+        body.contains(r#""summary":"198.51.100.0/24","type":"CIDR""#),
+        "{body}"
+    );
     assert!(!body.contains("%2F"), "{body}");
     assert_eq!(fake.state().accepted, ["198.51.100.0/24"]);
 }
@@ -130,7 +151,14 @@ fn ipv6_addresses(count: usize, with_context: bool) -> Vec<BatchIndicator> {
             if with_context {
                 indicator.rating = Rating::new(2);
                 indicator.xid = Some(format!("et-rep:Address:{}", indicator.summary));
-                indicator.tag = vec![Tag { name: "ET Reputation".to_owned() }, Tag { name: "ET: CnC".to_owned() }];
+                indicator.tag = vec![
+                    Tag {
+                        name: "ET Reputation".to_owned(),
+                    },
+                    Tag {
+                        name: "ET: CnC".to_owned(),
+                    },
+                ];
                 indicator.attribute = vec![Attribute {
                     kind: "External Score".to_owned(),
                     value: "50".to_owned(),
@@ -144,18 +172,41 @@ fn ipv6_addresses(count: usize, with_context: bool) -> Vec<BatchIndicator> {
 
 /// Checks F11's promises: each address accepted exactly once, no job over the limits, the
 /// counts summed over all jobs, and the outcomes' positions covering the input once.
-fn assert_each_sent_once(fake: &FakeBatchApi, results: &[JobResult], sent: &[BatchIndicator], limit: usize) {
+fn assert_each_sent_once(
+    fake: &FakeBatchApi,
+    results: &[JobResult],
+    sent: &[BatchIndicator],
+    limit: usize,
+) {
     let state = fake.state();
     let accepted: HashSet<&str> = state.accepted.iter().map(String::as_str).collect();
-    assert_eq!(state.accepted.len(), sent.len(), "an address was sent twice or lost");
+    assert_eq!(
+        state.accepted.len(),
+        sent.len(),
+        "an address was sent twice or lost"
+    );
     assert_eq!(accepted.len(), sent.len());
-    assert!(sent.iter().all(|indicator| accepted.contains(indicator.summary.as_str())));
-    assert!(state.accepted_sizes.iter().all(|size| *size <= limit), "{:?}", state.accepted_sizes);
+    assert!(
+        sent.iter()
+            .all(|indicator| accepted.contains(indicator.summary.as_str()))
+    );
+    assert!(
+        state.accepted_sizes.iter().all(|size| *size <= limit),
+        "{:?}",
+        state.accepted_sizes
+    );
 
-    let outcomes: Vec<_> = results.iter().map(|result| result.as_ref().unwrap()).collect();
+    let outcomes: Vec<_> = results
+        .iter()
+        .map(|result| result.as_ref().unwrap())
+        .collect();
     let written: u64 = outcomes.iter().map(|outcome| outcome.success_count).sum();
     assert_eq!(written, sent.len() as u64);
-    assert!(outcomes.iter().all(|outcome| outcome.positions.len() <= 25_000));
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| outcome.positions.len() <= 25_000)
+    );
 
     let mut positions: Vec<Range<usize>> = outcomes.iter().map(|o| o.positions.clone()).collect();
     positions.sort_by_key(|range| range.start);
@@ -174,20 +225,29 @@ async fn push_with_upload_limit(
     indicators: &[BatchIndicator],
 ) -> Vec<JobResult> {
     let server = MockServer::start().await;
-    Mock::given(any()).respond_with(fake.clone()).mount(&server).await;
+    Mock::given(any())
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
     let client: Client = builder(&server)
         .chunk_limits(limits)
         .max_concurrent_jobs(jobs_at_once)
         .build()
         .unwrap();
-    client.submit_iter(JobSettings::new("Example Org"), indicators.to_vec()).collect().await
+    client
+        .submit_iter(JobSettings::new("Example Org"), indicators.to_vec())
+        .collect()
+        .await
 }
 
 #[tokio::test]
 async fn an_upload_limit_below_the_job_size_splits_jobs_and_keeps_the_smaller_size() {
     // F11 at a small scale: 2,501 IPv6 addresses, jobs of 1,000 (about 55 kB), an instance
     // that refuses uploads over 20,000 bytes.
-    let fake = FakeBatchApi { max_bytes: Some(20_000), ..FakeBatchApi::default() };
+    let fake = FakeBatchApi {
+        max_bytes: Some(20_000),
+        ..FakeBatchApi::default()
+    };
     let addresses = ipv6_addresses(2_501, false);
     let limits = ChunkLimits::new(1_000, 8_000_000).unwrap();
 
@@ -203,7 +263,10 @@ async fn an_upload_limit_below_the_job_size_splits_jobs_and_keeps_the_smaller_si
 async fn an_instance_limit_of_2000000_bytes_takes_25001_addresses_each_once() {
     // F11 at full scale: 25,001 addresses with tags and an attribute, jobs cut at 25,000
     // indicators and 8 MB, uploads over 2,000,000 bytes refused.
-    let fake = FakeBatchApi { max_bytes: Some(2_000_000), ..FakeBatchApi::default() };
+    let fake = FakeBatchApi {
+        max_bytes: Some(2_000_000),
+        ..FakeBatchApi::default()
+    };
     let addresses = ipv6_addresses(25_001, true);
     let limits = ChunkLimits::new(25_000, 8_000_000).unwrap();
 

@@ -17,10 +17,13 @@ pub const SECRET_KEY: &str = "example-secret-key";
 
 /// A builder for a client of `server`, with waits of milliseconds so that tests stay fast.
 pub fn builder(server: &MockServer) -> ClientBuilder {
-    Client::builder(&format!("{}/api", server.uri()), Credentials::hmac(ACCESS_ID, SECRET_KEY))
-        .proxy_from_env(false)
-        .retry_policy(fast_retries())
-        .poll_policy(fast_polls())
+    Client::builder(
+        &format!("{}/api", server.uri()),
+        Credentials::hmac(ACCESS_ID, SECRET_KEY),
+    )
+    .proxy_from_env(false)
+    .retry_policy(fast_retries())
+    .poll_policy(fast_polls())
 }
 
 pub fn client(server: &MockServer) -> Client {
@@ -65,7 +68,10 @@ pub fn assert_signed(request: &Request) -> i64 {
 
     let signature = sign(&SecretString::new(SECRET_KEY), &signed, method, timestamp);
 
-    assert_eq!(header(request, "Authorization"), format!("TC {ACCESS_ID}:{signature}"));
+    assert_eq!(
+        header(request, "Authorization"),
+        format!("TC {ACCESS_ID}:{signature}")
+    );
     timestamp
 }
 
@@ -86,7 +92,9 @@ impl Clock for TickingClock {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -144,26 +152,32 @@ pub mod fake {
             self.state.lock().unwrap()
         }
 
-        fn upload(&self, id: i64, document: &[u8]) -> Result<usize, ResponseTemplate> {
+        /// Takes the document, or refuses it with the body of a 400 answer.
+        fn upload(&self, id: i64, document: &[u8]) -> Result<usize, String> {
             if let Some(limit) = self.max_bytes.filter(|limit| document.len() > *limit) {
                 self.state().refused_uploads += 1;
-                let body = format!(
+                return Err(format!(
                     r#"{{"status":"Invalid","description":"File size greater than allowable limit of {limit}"}}"#
-                );
-                return Err(ResponseTemplate::new(400).set_body_string(body));
+                ));
             }
             let document: Value = serde_json::from_slice(document).expect("a JSON document");
             let indicators = document["indicator"].as_array().expect("an indicator list");
-            if let Some(limit) = self.max_indicators.filter(|limit| indicators.len() > *limit) {
+            if let Some(limit) = self
+                .max_indicators
+                .filter(|limit| indicators.len() > *limit)
+            {
                 self.state().refused_uploads += 1;
-                let body = format!(
+                return Err(format!(
                     r#"{{"status":"Invalid","description":"This job would exceed the number of allowed indicators ({limit})"}}"#
-                );
-                return Err(ResponseTemplate::new(400).set_body_string(body));
+                ));
             }
 
             let mut state = self.state();
-            state.accepted.extend(indicators.iter().map(|i| i["summary"].as_str().unwrap().to_owned()));
+            state.accepted.extend(
+                indicators
+                    .iter()
+                    .map(|i| i["summary"].as_str().unwrap().to_owned()),
+            );
             state.accepted_sizes.push(document.to_string().len());
             state.jobs.insert(id, indicators.len());
             state.running_jobs += 1;
@@ -200,18 +214,27 @@ pub mod fake {
     /// The `content` part of a createAndUpload form: from the document's start to its end.
     fn content_part(body: &[u8]) -> &[u8] {
         let start = find(body, b"{\"indicator\":[").expect("a content part");
-        let end = body.windows(2).rposition(|w| w == b"]}").expect("a document end") + 2;
+        let end = body
+            .windows(2)
+            .rposition(|w| w == b"]}")
+            .expect("a document end")
+            + 2;
         &body[start..end]
     }
 
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-        haystack.windows(needle.len()).position(|window| window == needle)
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
     }
 
     impl Respond for FakeBatchApi {
         fn respond(&self, request: &Request) -> ResponseTemplate {
             let path = request.url.path();
-            let segments: Vec<&str> = path.trim_start_matches("/api/v2/batch").split('/').collect();
+            let segments: Vec<&str> = path
+                .trim_start_matches("/api/v2/batch")
+                .split('/')
+                .collect();
             match (request.method.as_str(), segments.as_slice()) {
                 ("POST", [""]) => ResponseTemplate::new(201).set_body_string(format!(
                     r#"{{"status":"Success","data":{{"batchId":{}}}}}"#,
@@ -223,12 +246,12 @@ pub mod fake {
                         Ok(_) => ResponseTemplate::new(201).set_body_string(format!(
                             r#"{{"status":"Success","data":{{"batchStatus":{{"id":{id},"status":"Queued"}}}}}}"#
                         )),
-                        Err(refusal) => refusal,
+                        Err(refusal) => ResponseTemplate::new(400).set_body_string(refusal),
                     }
                 }
                 ("POST", ["", id]) => match self.upload(id.parse().unwrap(), &request.body) {
                     Ok(_) => ResponseTemplate::new(202).set_body_string(r#"{"status":"Queued"}"#),
-                    Err(refusal) => refusal,
+                    Err(refusal) => ResponseTemplate::new(400).set_body_string(refusal),
                 },
                 ("GET", ["", id]) => self.status(id.parse().unwrap()),
                 _ => ResponseTemplate::new(404).set_body_string(format!("no route for {path}")),
