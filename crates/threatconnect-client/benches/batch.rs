@@ -65,11 +65,18 @@ fn chunking(c: &mut Criterion) {
 fn submitting(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(async {
-        let server = MockServer::builder().disable_request_recording().start().await;
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
         Mock::given(any())
-            .respond_with(ResponseTemplate::new(201).set_body_string(
-                r#"{"status":"Success","data":{"batchStatus":{"id":1,"status":"Completed","errorCount":0,"successCount":5000,"unprocessCount":0}}}"#,
-            ))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+                "status": "Success",
+                "data": {"batchStatus": {
+                    "id": 1, "status": "Completed",
+                    "errorCount": 0, "successCount": 5000, "unprocessCount": 0
+                }}
+            })))
             .mount(&server)
             .await;
         server

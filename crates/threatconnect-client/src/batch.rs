@@ -650,7 +650,11 @@ mod tests {
     #[test]
     fn errors_read_alike_plain_and_gzip() {
         use std::io::Write;
-        let plain = br#"[{"errorReason":"Error (0x1005): a.example is not valid as a Host.","errorSource":"a.example"}]"#;
+        let plain = concat!(
+            r#"[{"errorReason":"Error (0x1005): a.example is not valid as a Host.","#,
+            r#""errorSource":"a.example"}]"#
+        )
+        .as_bytes();
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(plain).unwrap();
         let gzip = encoder.finish().unwrap();

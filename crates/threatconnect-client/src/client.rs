@@ -420,7 +420,13 @@ impl Client {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let body = response.bytes().await?;
-        tracing::trace!(method = %method, path = path.path(), status = status.as_u16(), bytes = body.len(), "answer");
+        tracing::trace!(
+            method = %method,
+            path = path.path(),
+            status = status.as_u16(),
+            bytes = body.len(),
+            "answer"
+        );
         Ok(Answer {
             status,
             retry_after,

@@ -379,7 +379,12 @@ impl Client {
             .iter()
             .map(|item| indicator_from_json(item, &query.kind, &what))
             .collect::<Result<Vec<_>, _>>()?;
-        tracing::debug!(result_start, indicators = page.len(), kind = %query.kind, "indicator page read");
+        tracing::debug!(
+            result_start,
+            indicators = page.len(),
+            kind = %query.kind,
+            "indicator page read"
+        );
         Ok(page)
     }
 }

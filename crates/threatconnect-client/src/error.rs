@@ -149,7 +149,8 @@ pub enum Error {
     /// A job holds more indicators than the instance accepts in one job.
     #[cfg(feature = "http")]
     #[error(
-        "the job of {indicators} indicators holds too many for the instance (HTTP {status}: {message})"
+        "the job of {indicators} indicators holds too many for the instance (HTTP {status}: \
+         {message})"
     )]
     TooManyIndicators {
         /// The HTTP status.

@@ -73,7 +73,8 @@ impl Client {
     /// use threatconnect_client::{BatchIndicator, Client, Credentials, IndicatorType, JobSettings};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = Client::builder("https://tc.example/api", Credentials::token("token")).build()?;
+    /// let client =
+    ///     Client::builder("https://tc.example/api", Credentials::token("token")).build()?;
     /// let addresses = ["192.0.2.1", "192.0.2.2"]
     ///     .map(|address| BatchIndicator::new(IndicatorType::Address, address));
     ///

@@ -38,7 +38,11 @@ pub(crate) fn load_extra_roots(path: &Path) -> Result<Vec<reqwest::Certificate>,
         })?;
     }
 
-    tracing::info!(path = %path.display(), certificates = ders.len(), "extra CA certificates loaded");
+    tracing::info!(
+        path = %path.display(),
+        certificates = ders.len(),
+        "extra CA certificates loaded"
+    );
     ders.iter()
         .map(|der| reqwest::Certificate::from_der(der))
         .collect::<Result<_, _>>()

@@ -3,13 +3,12 @@
 mod common;
 
 use common::{
-    ACCESS_ID, SECRET_KEY, TickingClock, assert_signed, builder, chain, client, path_and_query,
+    ACCESS_ID, SECRET_KEY, TickingClock, answer, assert_signed, builder, chain, client,
+    path_and_query,
 };
 use threatconnect_client::{Client, Credentials, Error, IndicatorType, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const OWNERS: &str = r#"{"status":"Success","data":{"resultCount":1,"owner":[{"id":1,"name":"Example Org","type":"Organization"}]}}"#;
 
 #[tokio::test]
 async fn the_path_received_is_the_path_signed_percent_encoding_included() {
@@ -44,7 +43,7 @@ async fn every_attempt_is_signed_anew_with_its_own_timestamp() {
         .mount(&server)
         .await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("owners")))
         .mount(&server)
         .await;
     let client = builder(&server)
@@ -63,7 +62,7 @@ async fn every_attempt_is_signed_anew_with_its_own_timestamp() {
 async fn token_auth_sends_the_token_scheme() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("owners")))
         .mount(&server)
         .await;
     let client = Client::builder(
@@ -88,9 +87,7 @@ async fn token_auth_sends_the_token_scheme() {
 async fn clock_skew_is_its_own_error_that_says_to_fix_the_clock() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(
-            r#"{"status":"Failure","message":"Timestamp Out of Acceptable Time Range"}"#,
-        ))
+        .respond_with(ResponseTemplate::new(401).set_body_string(answer("clock-skew")))
         .mount(&server)
         .await;
 
@@ -111,9 +108,7 @@ async fn clock_skew_is_its_own_error_that_says_to_fix_the_clock() {
 async fn a_refused_signature_names_the_access_id_and_never_the_key() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(
-            r#"{"status":"Failure","message":"Signature Data Did Not Match Expected Result"}"#,
-        ))
+        .respond_with(ResponseTemplate::new(401).set_body_string(answer("signature-mismatch")))
         .mount(&server)
         .await;
 

@@ -5,7 +5,7 @@ mod common;
 use std::ops::Range;
 
 use common::fake::FakeBatchApi;
-use common::{assert_signed, builder, client, gzip, path_and_query};
+use common::{answer, assert_signed, builder, client, gzip, path_and_query};
 use futures::StreamExt;
 use threatconnect_client::{
     BatchAction, BatchIndicator, ChunkLimits, Client, Error, IndicatorType, JobResult, JobSettings,
@@ -52,48 +52,42 @@ fn sorted_positions(results: &[JobResult]) -> Vec<Range<usize>> {
     positions
 }
 
-const ERRORS_JSON: &str = r#"[{"errorReason":"Error (0x1005): bad_name.example is not valid as a Host.","errorSource":"bad_name.example"}]"#;
-
+/// Answers the status of job 42 with each fixture once, in order, and the last one after.
 async fn mount_status_sequence(server: &MockServer, answers: &[&str]) {
-    for (priority, answer) in answers.iter().enumerate() {
+    for (priority, name) in answers.iter().enumerate() {
         let last = priority + 1 == answers.len();
         let mock = Mock::given(method("GET"))
             .and(path("/api/v2/batch/42"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(*answer))
+            .respond_with(ResponseTemplate::new(200).set_body_string(answer(name)))
             .with_priority(u8::try_from(priority + 1).unwrap());
         let mock = if last { mock } else { mock.up_to_n_times(1) };
         mock.mount(server).await;
     }
 }
 
-const COMPLETED_WITH_ONE_ERROR: &str = r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Completed","errorCount":1,"successCount":2,"unprocessedCount":0}}}"#;
-
 #[tokio::test]
 async fn a_job_runs_through_created_queued_running_and_completed_with_gzip_errors() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v2/batch"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_string(r#"{"status":"Success","data":{"batchId":42}}"#),
-        )
+        .respond_with(ResponseTemplate::new(201).set_body_string(answer("batch-created-42")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/api/v2/batch/42"))
-        .respond_with(ResponseTemplate::new(202).set_body_string(r#"{"status":"Queued"}"#))
+        .respond_with(ResponseTemplate::new(202).set_body_string(answer("queued")))
         .expect(1)
         .mount(&server)
         .await;
     mount_status_sequence(
         &server,
         &[
-            r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Created"}}}"#,
-            r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Queued"}}}"#,
-            r#"{"status":"Running"}"#,
-            r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Running"}}}"#,
-            COMPLETED_WITH_ONE_ERROR,
+            "status-42-created",
+            "status-42-queued",
+            "running",
+            "status-42-running",
+            "status-42-completed-one-error",
         ],
     )
     .await;
@@ -107,7 +101,7 @@ async fn a_job_runs_through_created_queued_running_and_completed_with_gzip_error
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("Content-Type", "application/octet-stream")
-                .set_body_bytes(gzip(ERRORS_JSON.as_bytes())),
+                .set_body_bytes(gzip(answer("errors-one-host").as_bytes())),
         )
         .with_priority(2)
         .mount(&server)
@@ -157,7 +151,7 @@ async fn errors_served_as_plain_text_are_read_too() {
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("Content-Type", "text/plain")
-                .set_body_string(ERRORS_JSON),
+                .set_body_string(answer("errors-one-host")),
         )
         .mount(&server)
         .await;
@@ -196,9 +190,7 @@ async fn a_small_job_completes_in_the_create_and_upload_answer() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v2/batch/createAndUpload"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(
-            r#"{"status":"Success","data":{"batchStatus":{"id":7,"status":"Completed","errorCount":0,"successCount":2,"unprocessCount":0}}}"#,
-        ))
+        .respond_with(ResponseTemplate::new(201).set_body_string(answer("status-7-completed")))
         .expect(1)
         .mount(&server)
         .await;
@@ -371,9 +363,7 @@ async fn too_many_indicators_for_the_instance_halves_the_job() {
 async fn batch_not_enabled_stops_the_submission_after_one_request() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_string(
-            r#"{"status":"Failure","message":"Batch job api is not available. Please contact your administrator."}"#,
-        ))
+        .respond_with(ResponseTemplate::new(503).set_body_string(answer("batch-not-enabled")))
         .mount(&server)
         .await;
     let client = builder(&server)
@@ -405,13 +395,11 @@ async fn batch_not_enabled_stops_the_submission_after_one_request() {
 async fn a_job_that_never_finishes_ends_in_an_error_naming_it() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(
-            r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Queued"}}}"#,
-        ))
+        .respond_with(ResponseTemplate::new(201).set_body_string(answer("status-42-queued")))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"status":"Running"}"#))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("running")))
         .mount(&server)
         .await;
     let polls = common::fast_polls().job_deadline(std::time::Duration::from_millis(30));
@@ -449,9 +437,7 @@ async fn a_503_other_than_batch_not_enabled_is_retried() {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(
-            r#"{"status":"Success","data":{"batchStatus":{"id":9,"status":"Completed","errorCount":0,"successCount":1,"unprocessCount":0}}}"#,
-        ))
+        .respond_with(ResponseTemplate::new(201).set_body_string(answer("status-9-completed")))
         .mount(&server)
         .await;
 

@@ -4,21 +4,17 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{assert_signed, builder, client, path_and_query};
+use common::{answer, assert_signed, builder, client, path_and_query};
 use futures::TryStreamExt;
 use threatconnect_client::{BatchFeature, Error, IndicatorQuery, IndicatorType};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const OWNERS: &str = r#"{"status":"Success","data":{"resultCount":2,"owner":[
-    {"id":1,"name":"Example Org","type":"Organization"},
-    {"id":2,"name":"Common Community","type":"Community"}]}}"#;
-
 async fn owners_server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("owners")))
         .mount(&server)
         .await;
     server
@@ -52,9 +48,10 @@ async fn attribute_types_are_read_page_after_page_and_the_missing_ones_named() {
         .await;
     Mock::given(path("/api/v3/attributeTypes"))
         .and(query_param("resultStart", "1000"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            r#"{"data":[{"id":5001,"name":"External Score","maxSize":500}],"status":"Success"}"#,
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"data":[{"id":5001,"name":"External Score","maxSize":500}]}"#),
+        )
         .mount(&server)
         .await;
 
@@ -74,9 +71,7 @@ async fn attribute_types_are_read_page_after_page_and_the_missing_ones_named() {
 async fn the_attribute_types_path_can_be_changed_and_v2_answers_read() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v2/types/attributeTypes"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            r#"{"status":"Success","data":{"resultCount":1,"attributeType":[{"name":"Last Seen"}]}}"#,
-        ))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("attribute-types-v2")))
         .mount(&server)
         .await;
     let client = builder(&server)
@@ -89,59 +84,62 @@ async fn the_attribute_types_path_can_be_changed_and_v2_answers_read() {
     assert_eq!(all[0].name, "Last Seen");
 }
 
-async fn probe_answering(status: u16, body: &str) -> Result<BatchFeature, Error> {
+/// What the probe finds when the server answers `status` and `body`, and how many requests
+/// it sent.
+async fn probe_answering(status: u16, body: &str) -> (Result<BatchFeature, Error>, usize) {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2/batch/9223372036854775807"))
         .respond_with(ResponseTemplate::new(status).set_body_string(body))
         .mount(&server)
         .await;
-    client(&server).probe_batch_feature().await
+    let feature = client(&server).probe_batch_feature().await;
+    (feature, server.received_requests().await.unwrap().len())
 }
 
 #[tokio::test]
 async fn the_batch_probe_reads_404_as_enabled() {
-    let feature = probe_answering(404, r#"{"status":"Failure","message":"Not found"}"#).await;
+    let (feature, _) = probe_answering(404, r#"{"status":"Failure","message":"Not found"}"#).await;
 
     assert_eq!(feature.unwrap(), BatchFeature::Enabled);
 }
 
 #[tokio::test]
 async fn the_batch_probe_reads_the_503_answer_as_disabled_without_retrying() {
-    let body = r#"{"status":"Failure","message":"Batch job api is not available. Please contact your administrator."}"#;
+    let (feature, requests) = probe_answering(503, &answer("batch-not-enabled")).await;
 
-    let feature = probe_answering(503, body).await.unwrap();
-
+    let BatchFeature::Disabled { message } = feature.unwrap() else {
+        panic!("not disabled")
+    };
     assert!(
-        matches!(feature, BatchFeature::Disabled { ref message } if message.starts_with("Batch job api"))
+        message.starts_with("Batch job api is not available"),
+        "{message}"
     );
+    assert_eq!(requests, 1);
 }
 
 #[tokio::test]
 async fn the_batch_probe_calls_any_other_answer_unknown() {
-    let feature = probe_answering(400, "Bad request").await.unwrap();
+    let (feature, _) = probe_answering(400, "Bad request").await;
 
-    assert_eq!(
-        feature,
-        BatchFeature::Unknown {
-            status: 400,
-            message: "Bad request".to_owned()
-        }
-    );
+    let expected = BatchFeature::Unknown {
+        status: 400,
+        message: "Bad request".to_owned(),
+    };
+    assert_eq!(feature.unwrap(), expected);
 }
 
 fn address_page(range: std::ops::Range<u32>) -> String {
-    let items: Vec<String> = range
+    let items: Vec<serde_json::Value> = range
         .map(|n| {
-            format!(
-                r#"{{"id":{n},"ownerName":"Example Org","dateAdded":"2024-01-02T03:04:05Z","rating":3.0,"confidence":50,"active":true,"ip":"192.0.2.{n}"}}"#
-            )
+            serde_json::json!({
+                "id": n, "ownerName": "Example Org", "dateAdded": "2024-01-02T03:04:05Z",
+                "rating": 3.0, "confidence": 50, "active": true, "ip": format!("192.0.2.{n}")
+            })
         })
         .collect();
-    format!(
-        r#"{{"status":"Success","data":{{"resultCount":5,"address":[{}]}}}}"#,
-        items.join(",")
-    )
+    serde_json::json!({"status": "Success", "data": {"resultCount": 5, "address": items}})
+        .to_string()
 }
 
 #[tokio::test]
@@ -196,9 +194,7 @@ async fn indicators_are_paged_until_a_short_page() {
 async fn a_failed_page_ends_the_indicator_stream_with_its_error() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v2/indicators/hosts"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(
-            r#"{"status":"Failure","message":"Owner Example Org is not accessible"}"#,
-        ))
+        .respond_with(ResponseTemplate::new(403).set_body_string(answer("owner-not-accessible")))
         .mount(&server)
         .await;
     let query = IndicatorQuery::new("Example Org", IndicatorType::Host);
@@ -226,7 +222,7 @@ async fn a_500_then_success_is_retried() {
         .mount(&server)
         .await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("owners")))
         .mount(&server)
         .await;
 
@@ -297,7 +293,7 @@ async fn rate_limited_once(retry_after: String) -> MockServer {
         .mount(&server)
         .await;
     Mock::given(path("/api/v2/owners"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(OWNERS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("owners")))
         .mount(&server)
         .await;
     server

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use common::fake::FakeBatchApi;
-use common::{builder, gzip};
+use common::{answer, builder, gzip};
 use futures::StreamExt;
 use threatconnect_client::{
     Attribute, BatchIndicator, ChunkLimits, Client, IndicatorType, JobResult, JobSettings, Rating,
@@ -16,24 +16,16 @@ use threatconnect_client::{
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const F10_STATUS: &str = r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Completed","errorCount":1,
- "successCount":2,"unprocessCount":0}}}"#;
-
-const F10_ERRORS: &str = r#"[{"errorReason":"Error (0x1005): dl_update.example.net is not valid as a Host.",
-  "errorSource":"dl_update.example.net"}]"#;
-
 async fn f10_server(errors_body: Vec<u8>) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v2/batch/createAndUpload"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(
-            r#"{"status":"Success","data":{"batchStatus":{"id":42,"status":"Queued"}}}"#,
-        ))
+        .respond_with(ResponseTemplate::new(201).set_body_string(answer("status-42-queued")))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/batch/42"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(F10_STATUS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(answer("f10-status")))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -84,7 +76,7 @@ fn assert_one_host_rejected_by_name(results: Vec<JobResult>) {
 #[tokio::test]
 async fn a_job_that_rejects_one_host_names_it_when_errors_come_as_plain_text() {
     // F10: three hosts, `dl_update.example.net` rejected; the errors body plain JSON.
-    let server = f10_server(F10_ERRORS.as_bytes().to_vec()).await;
+    let server = f10_server(answer("f10-errors").into_bytes()).await;
 
     assert_one_host_rejected_by_name(push_f10_hosts(&server).await);
 }
@@ -92,7 +84,7 @@ async fn a_job_that_rejects_one_host_names_it_when_errors_come_as_plain_text() {
 #[tokio::test]
 async fn a_job_that_rejects_one_host_names_it_when_errors_come_gzip_as_text_plain() {
     // F10: the same errors body gzip-compressed but served as `text/plain`.
-    let server = f10_server(gzip(F10_ERRORS.as_bytes())).await;
+    let server = f10_server(gzip(answer("f10-errors").as_bytes())).await;
 
     assert_one_host_rejected_by_name(push_f10_hosts(&server).await);
 }
@@ -102,9 +94,9 @@ async fn a_job_with_unprocessed_items_reports_them_not_a_clean_success() {
     // F10's last line: `unprocessCount` above 0 with no error listed.
     let server = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(201).set_body_string(
-            r#"{"status":"Success","data":{"batchStatus":{"id":5,"status":"Completed","errorCount":0,"successCount":2,"unprocessCount":1}}}"#,
-        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_string(answer("status-5-completed-unprocessed")),
+        )
         .mount(&server)
         .await;
 

@@ -97,6 +97,12 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The text of the answer fixture `tests/fixtures/answers/<name>.json`.
+pub fn answer(name: &str) -> String {
+    let file = fixture(&format!("answers/{name}.json"));
+    std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()))
+}
+
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -123,7 +129,7 @@ pub mod fake {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
-    use serde_json::Value;
+    use serde_json::{Value, json};
     use wiremock::{Request, Respond, ResponseTemplate};
 
     #[derive(Debug, Default)]
@@ -156,9 +162,8 @@ pub mod fake {
         fn upload(&self, id: i64, document: &[u8]) -> Result<usize, String> {
             if let Some(limit) = self.max_bytes.filter(|limit| document.len() > *limit) {
                 self.state().refused_uploads += 1;
-                return Err(format!(
-                    r#"{{"status":"Invalid","description":"File size greater than allowable limit of {limit}"}}"#
-                ));
+                let description = format!("File size greater than allowable limit of {limit}");
+                return Err(json!({"status": "Invalid", "description": description}).to_string());
             }
             let document: Value = serde_json::from_slice(document).expect("a JSON document");
             let indicators = document["indicator"].as_array().expect("an indicator list");
@@ -167,9 +172,9 @@ pub mod fake {
                 .filter(|limit| indicators.len() > *limit)
             {
                 self.state().refused_uploads += 1;
-                return Err(format!(
-                    r#"{{"status":"Invalid","description":"This job would exceed the number of allowed indicators ({limit})"}}"#
-                ));
+                let description =
+                    format!("This job would exceed the number of allowed indicators ({limit})");
+                return Err(json!({"status": "Invalid", "description": description}).to_string());
             }
 
             let mut state = self.state();
@@ -205,9 +210,13 @@ pub mod fake {
             if polls == 2 {
                 state.running_jobs -= 1;
             }
-            ResponseTemplate::new(200).set_body_string(format!(
-                r#"{{"status":"Success","data":{{"batchStatus":{{"id":{id},"status":"Completed","errorCount":0,"successCount":{count},"unprocessCount":0}}}}}}"#
-            ))
+            ResponseTemplate::new(200).set_body_json(json!({
+                "status": "Success",
+                "data": {"batchStatus": {
+                    "id": id, "status": "Completed",
+                    "errorCount": 0, "successCount": count, "unprocessCount": 0
+                }}
+            }))
         }
     }
 
@@ -236,16 +245,17 @@ pub mod fake {
                 .split('/')
                 .collect();
             match (request.method.as_str(), segments.as_slice()) {
-                ("POST", [""]) => ResponseTemplate::new(201).set_body_string(format!(
-                    r#"{{"status":"Success","data":{{"batchId":{}}}}}"#,
-                    self.new_id()
-                )),
+                ("POST", [""]) => ResponseTemplate::new(201).set_body_json(json!({
+                    "status": "Success",
+                    "data": {"batchId": self.new_id()}
+                })),
                 ("POST", ["", "createAndUpload"]) => {
                     let id = self.new_id();
                     match self.upload(id, content_part(&request.body)) {
-                        Ok(_) => ResponseTemplate::new(201).set_body_string(format!(
-                            r#"{{"status":"Success","data":{{"batchStatus":{{"id":{id},"status":"Queued"}}}}}}"#
-                        )),
+                        Ok(_) => ResponseTemplate::new(201).set_body_json(json!({
+                            "status": "Success",
+                            "data": {"batchStatus": {"id": id, "status": "Queued"}}
+                        })),
                         Err(refusal) => ResponseTemplate::new(400).set_body_string(refusal),
                     }
                 }
