@@ -178,8 +178,9 @@ pub enum BatchErrors {
 }
 
 /// What one finished job did.
+///
+/// Not `#[non_exhaustive]`, so that a caller's tests can build outcomes of their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct JobOutcome {
     /// The positions, in the submitted sequence, of the indicators the job carried.
     pub positions: Range<usize>,
@@ -241,6 +242,9 @@ struct RawBatchError {
 impl Client {
     /// Creates a batch job: `POST /v2/batch` with the settings.
     ///
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/batch_api/batch_api.html>
+    ///
     /// # Errors
     ///
     /// Any request error; [`Error::BatchNotEnabled`] when the Batch API is off.
@@ -255,6 +259,9 @@ impl Client {
 
     /// Uploads a job's document: `POST /v2/batch/{id}`, as `application/octet-stream`.
     /// Returns the job's status after the upload (usually Queued).
+    ///
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/batch_api/batch_api.html>
     ///
     /// # Errors
     ///
@@ -278,6 +285,9 @@ impl Client {
     /// `POST /v2/batch/createAndUpload?includeAdditional=true`, multipart with the `config`
     /// and `content` file parts. A small job may be Completed in this very answer. Not for
     /// Delete jobs (the service does not take them here).
+    ///
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/batch_api/batch_api.html>
     ///
     /// # Errors
     ///
@@ -309,6 +319,9 @@ impl Client {
 
     /// A job's status: `GET /v2/batch/{id}`. Reads both `{"status": "Success", "data":
     /// {"batchStatus": {...}}}` and a bare `{"status": "Running"}`.
+    ///
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/batch_api/batch_api.html>
     ///
     /// # Errors
     ///
@@ -361,6 +374,9 @@ impl Client {
     /// A finished job's errors: `GET /v2/batch/{id}/errors`. 404 means none, 400 that the job
     /// is still running. The body is read as gzip when it starts with gzip's magic bytes,
     /// whatever its headers say, and as plain JSON otherwise.
+    ///
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/batch_api/batch_api.html>
     ///
     /// # Errors
     ///
@@ -516,7 +532,8 @@ fn too_large(error: Error, document: &JobDocument) -> Error {
         return error;
     };
     let (status, message) = (*status, message.clone());
-    if message.contains("File size greater than allowable limit") {
+    // 413 is what a proxy in front of the instance answers to a body over its own limit.
+    if message.contains("File size greater than allowable limit") || status == 413 {
         let limit = trailing_number(&message);
         return Error::Oversize {
             status,
@@ -627,6 +644,58 @@ mod tests {
 
         assert_eq!(error.code, None);
         assert_eq!(error.indicator, None);
+    }
+
+    fn one_job(count: usize) -> JobDocument {
+        use crate::{BatchIndicator, ChunkLimits, Chunker, IndicatorType};
+        let mut chunker = Chunker::new(ChunkLimits::default());
+        for n in 0..count {
+            let indicator = BatchIndicator::new(IndicatorType::Host, format!("h{n}.example"));
+            assert!(chunker.push(&indicator).unwrap().is_none());
+        }
+        chunker.finish().unwrap()
+    }
+
+    fn server_error(status: u16, message: &str) -> Error {
+        let path = "/api/v2/batch/1".to_owned();
+        let message = message.to_owned();
+        Error::Server {
+            method: "POST",
+            path,
+            status,
+            message,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn the_oversize_answers_become_their_own_kinds() {
+        let job = one_job(3);
+        let refused = "File size greater than allowable limit of 2000000";
+        let too_many = "This job would exceed the number of allowed indicators";
+
+        let oversize = too_large(server_error(400, refused), &job);
+        let from_proxy = too_large(server_error(413, "Request Entity Too Large"), &job);
+        let counted = too_large(server_error(400, too_many), &job);
+        let other = too_large(server_error(400, "Invalid owner"), &job);
+
+        let size = job.len_bytes();
+        assert!(
+            matches!(oversize, Error::Oversize { limit: Some(2_000_000), size: s, .. } if s == size)
+        );
+        assert!(matches!(
+            from_proxy,
+            Error::Oversize {
+                status: 413,
+                limit: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            counted,
+            Error::TooManyIndicators { indicators: 3, .. }
+        ));
+        assert!(matches!(other, Error::Server { status: 400, .. }));
     }
 
     #[test]

@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime};
 /// jitter (a random part of up to half of it taken off). A 429's `Retry-After` (seconds or an
 /// HTTP date) is honoured instead, capped at `max_retry_after`; one that does not parse falls
 /// back to the normal wait.
+///
+/// A request that timed out is retried too. For an upload that means the service may have
+/// taken the first one: harmless for Create jobs (they create or update), and a Delete job
+/// deletes what is already gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
