@@ -374,7 +374,8 @@ impl Client {
         let mut attempt = 1;
         loop {
             let failure = match self.attempt(&method, path, body).await {
-                Ok(answer) if answer.status.is_success() || expected.contains(&answer.status) => {
+                Ok(answer) if answer.status.is_success() => return Ok(answer),
+                Ok(answer) if expected.contains(&answer.status) && !is_refusal(&answer) => {
                     return Ok(answer);
                 }
                 Ok(answer) => Failure::Answer(answer),
@@ -594,7 +595,7 @@ pub(crate) fn classify(
     attempts: u32,
 ) -> Error {
     let status = status.as_u16();
-    if message.contains("Timestamp Out of Acceptable Time Range") {
+    if message.contains(CLOCK_SKEW_MESSAGE) {
         return Error::ClockSkew { status, message };
     }
     if is_batch_not_enabled(&message) {
@@ -615,6 +616,15 @@ pub(crate) fn classify(
         attempts,
     }
 }
+
+/// Whether an answer refuses the request's clock or credentials, whatever its status: a 400
+/// or 404 that a caller expects must not hide one.
+fn is_refusal(answer: &Answer) -> bool {
+    let message = server_message(&answer.body);
+    message.contains(CLOCK_SKEW_MESSAGE) || is_auth_failure(answer.status.as_u16(), &message)
+}
+
+const CLOCK_SKEW_MESSAGE: &str = "Timestamp Out of Acceptable Time Range";
 
 fn is_auth_failure(status: u16, message: &str) -> bool {
     const AUTH_MESSAGES: [&str; 3] = [

@@ -453,3 +453,22 @@ async fn a_503_other_than_batch_not_enabled_is_retried() {
         1
     );
 }
+
+#[tokio::test]
+async fn clock_skew_on_the_errors_endpoint_is_not_read_as_still_running() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v2/batch/42/errors"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(answer("clock-skew")))
+        .mount(&server)
+        .await;
+
+    let error = client(&server)
+        .batch_errors(threatconnect_client::BatchId(42))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, Error::ClockSkew { status: 400, .. }),
+        "{error:?}"
+    );
+}
