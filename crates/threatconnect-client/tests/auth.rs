@@ -1,5 +1,8 @@
 //! Signing, token auth, and the auth failures, against a wiremock server on 127.0.0.1.
 
+// These tests need the HTTP client.
+#![cfg(feature = "http")]
+
 mod common;
 
 use common::{

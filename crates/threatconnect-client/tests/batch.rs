@@ -1,5 +1,8 @@
 //! Batch jobs against wiremock: the life of a job, its errors, and the submit stream.
 
+// These tests need the HTTP client.
+#![cfg(feature = "http")]
+
 mod common;
 
 use std::ops::Range;

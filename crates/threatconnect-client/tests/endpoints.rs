@@ -1,5 +1,8 @@
 //! Owners, attribute types, the batch feature probe, indicator listing, and retries.
 
+// These tests need the HTTP client.
+#![cfg(feature = "http")]
+
 mod common;
 
 use std::time::{Duration, SystemTime};

@@ -1,6 +1,9 @@
 //! Field cases of `../shared/field-cases.md` that belong to this crate (F09's batch half, F10,
 //! F11). Each test is named for what broke and says which input broke it.
 
+// These tests need the HTTP client.
+#![cfg(feature = "http")]
+
 mod common;
 
 use std::collections::HashSet;
