@@ -199,20 +199,44 @@ pub struct JobOutcome {
 }
 
 impl JobOutcome {
-    /// Whether every item was written.
-    pub fn is_clean(&self) -> bool {
-        self.error_count == 0 && self.unprocess_count == 0
+    /// How many indicators the job carried.
+    pub fn indicator_count(&self) -> usize {
+        self.positions.len()
     }
 
-    /// Whether each refused item is named by an error, so that the rest can be taken as
-    /// written.
+    /// Whether every indicator the job carried was written: no error, nothing unprocessed,
+    /// and a success count equal to the indicators sent.
+    pub fn is_clean(&self) -> bool {
+        self.error_count == 0
+            && self.unprocess_count == 0
+            && self.success_count == self.indicator_count() as u64
+    }
+
+    /// Whether the counts add up to the indicators sent and each refused item is named by an
+    /// error, so that the indicators not named can be taken as written. When this is false,
+    /// none of the job's indicators should be taken as written.
+    pub fn accounts_for_every_indicator(&self) -> bool {
+        let counted = self.success_count + self.error_count + self.unprocess_count;
+        counted == self.indicator_count() as u64
+            && self.unprocess_count == 0
+            && self.all_errors_named()
+    }
+
+    /// Whether each refused item is named by an error.
     pub fn all_errors_named(&self) -> bool {
         let named = self
             .errors
             .iter()
             .filter(|error| error.indicator.is_some())
             .count();
-        u64::try_from(named).unwrap_or(u64::MAX) >= self.error_count
+        named as u64 >= self.error_count
+    }
+
+    /// The values the errors name, for the caller to leave out of what it records as written.
+    pub fn rejected_values(&self) -> impl Iterator<Item = &str> {
+        self.errors
+            .iter()
+            .filter_map(|error| error.indicator.as_deref())
     }
 }
 

@@ -66,7 +66,11 @@ fn assert_one_host_rejected_by_name(results: Vec<JobResult>) {
         (2, 1, 0)
     );
     assert!(!outcome.is_clean());
-    assert!(outcome.all_errors_named());
+    assert!(outcome.accounts_for_every_indicator());
+    assert_eq!(
+        outcome.rejected_values().collect::<Vec<_>>(),
+        ["dl_update.example.net"]
+    );
     let error = &outcome.errors[0];
     assert_eq!(error.indicator.as_deref(), Some("dl_update.example.net"));
     assert_eq!(error.code, Some(0x1005));
@@ -108,6 +112,7 @@ async fn a_job_with_unprocessed_items_reports_them_not_a_clean_success() {
     let outcome = results.into_iter().next().unwrap().unwrap();
     assert_eq!(outcome.unprocess_count, 1);
     assert!(!outcome.is_clean());
+    assert!(!outcome.accounts_for_every_indicator());
 }
 
 #[tokio::test]
