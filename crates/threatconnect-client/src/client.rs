@@ -99,8 +99,8 @@ impl ClientBuilder {
 
     /// A PEM (or single DER) file of CA certificates trusted besides the operating system's.
     /// [`ClientBuilder::build`] fails if it holds no usable certificate, and logs how many it
-    /// loaded. (reqwest's platform verifier takes extra roots on Linux, the BSDs and Windows;
-    /// elsewhere the build fails rather than ignore the file.)
+    /// loaded. (reqwest's platform verifier takes extra roots on Unix systems and Windows;
+    /// on Android the build fails rather than ignore the file.)
     pub fn extra_ca_file(mut self, path: impl Into<PathBuf>) -> ClientBuilder {
         self.extra_ca_file = Some(path.into());
         self
