@@ -108,5 +108,64 @@ fn submitting(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, chunking, submitting);
+/// The same push to a stand-in that answers each upload `Queued` and the first poll
+/// `Completed`: the cost of one poll wait per job, with the default poll policy.
+fn submitting_with_polls(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+                "status": "Success",
+                "data": {"batchStatus": {"id": 1, "status": "Queued"}}
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "status": "Success",
+                "data": {"batchStatus": {
+                    "id": 1, "status": "Completed",
+                    "errorCount": 0, "successCount": 5000, "unprocessCount": 0
+                }}
+            })))
+            .mount(&server)
+            .await;
+        server
+    });
+    let indicators = feed_indicators(100_000);
+
+    let mut group = c.benchmark_group("submit with polls");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(indicators.len() as u64));
+    for jobs_at_once in [2, 4] {
+        let client = Client::builder(
+            &format!("{}/api", server.uri()),
+            Credentials::hmac("b", "k"),
+        )
+        .proxy_from_env(false)
+        .max_concurrent_jobs(jobs_at_once)
+        .build()
+        .unwrap();
+        let name = format!("100k feed indicators, {jobs_at_once} jobs at once");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let settings = JobSettings::new("Bench Org");
+                    let outcomes = client.submit_iter(settings, indicators.clone());
+                    outcomes
+                        .filter(|outcome| futures::future::ready(outcome.is_ok()))
+                        .count()
+                        .await
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, chunking, submitting, submitting_with_polls);
 criterion_main!(benches);

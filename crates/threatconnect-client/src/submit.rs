@@ -64,7 +64,8 @@ impl Client {
     /// come in the order jobs finish, each with the input positions it carried. After an
     /// error that every later job would meet too ([`Error::is_fatal_for_run`]), no new job
     /// is started: the jobs running finish and the stream ends. Dropping the stream stops
-    /// the jobs running.
+    /// the jobs running. Input positions that no outcome and no failure names were not sent
+    /// (or not confirmed) and must not be taken as written.
     ///
     /// The stream must be polled inside a Tokio runtime.
     ///
@@ -104,6 +105,7 @@ impl Client {
             let item = submission.next_result().await?;
             Some((item, submission))
         })
+        .fuse()
         .boxed()
     }
 
