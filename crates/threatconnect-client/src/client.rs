@@ -667,3 +667,87 @@ fn shorten(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_with(retry: RetryPolicy) -> Client {
+        Client::builder("https://tc.example/api", Credentials::token("t"))
+            .retry_policy(retry)
+            .build()
+            .unwrap()
+    }
+
+    fn answer(status: u16, retry_after: Option<&str>, body: &'static str) -> Failure {
+        Failure::Answer(Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: retry_after.map(str::to_owned),
+            body: Bytes::from_static(body.as_bytes()),
+        })
+    }
+
+    #[test]
+    fn a_429_waits_as_long_as_retry_after_asks_not_the_backoff() {
+        let retry = RetryPolicy::default()
+            .backoff(Duration::from_millis(1), Duration::from_millis(2))
+            .max_retry_after(Duration::from_secs(60));
+        let client = client_with(retry);
+
+        let asked = client.retry_wait(&answer(429, Some("3"), ""), 1);
+        let capped = client.retry_wait(&answer(429, Some("600"), ""), 1);
+        let unreadable = client.retry_wait(&answer(429, Some("later"), ""), 1);
+
+        assert_eq!(asked, Some(Duration::from_secs(3)));
+        assert_eq!(capped, Some(Duration::from_secs(60)));
+        assert!(unreadable.is_some_and(|wait| wait <= Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn only_answers_that_may_pass_are_retried() {
+        let client = client_with(RetryPolicy::default());
+        let not_enabled = r#"{"status":"Failure","message":"Batch job api is not available"}"#;
+
+        for status in [429, 500, 502, 503, 504] {
+            assert!(
+                client
+                    .retry_wait(&answer(status, None, "busy"), 1)
+                    .is_some(),
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 501] {
+            assert!(
+                client.retry_wait(&answer(status, None, "no"), 1).is_none(),
+                "{status}"
+            );
+        }
+        assert!(
+            client
+                .retry_wait(&answer(503, None, not_enabled), 1)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_long_plain_text_body_is_cut_in_the_message() {
+        let body = "x".repeat(2_000);
+
+        let message = server_message(body.as_bytes());
+
+        assert_eq!(message.len(), MAX_MESSAGE_CHARS + 3);
+        assert!(message.ends_with("..."));
+        assert_eq!(server_message(b"  "), "(empty body)");
+    }
+
+    #[test]
+    fn the_base_path_keeps_the_api_prefix_without_a_trailing_slash() {
+        let client = client_with(RetryPolicy::default());
+        let with_slash = Client::builder("https://tc.example/api/", Credentials::token("t"))
+            .build()
+            .unwrap();
+
+        assert_eq!(client.path(["v2", "owners"]).as_str(), "/api/v2/owners");
+        assert_eq!(with_slash.path(["v2", "owners"]).as_str(), "/api/v2/owners");
+    }
+}
