@@ -4,9 +4,12 @@
 //! never written as `null`; ratings are numbers; dates are `YYYY-MM-DDTHH:MM:SSZ`.
 
 use std::fmt;
+use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::Error;
 
 /// An indicator type as batch documents name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -222,6 +225,58 @@ impl BatchIndicator {
             tag: Vec::new(),
             security_label: Vec::new(),
         }
+    }
+}
+
+/// A group of a batch document (an incident, a report, ...).
+///
+/// The feed writes indicators only; groups are here so that a document read back keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGroup {
+    /// The group's type, such as `Incident`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The group's name.
+    pub name: String,
+    /// The identifier that is the same on every run for the same group (groups need one).
+    pub xid: String,
+    /// Attributes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribute: Vec<Attribute>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<Tag>,
+    /// Security labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_label: Vec<SecurityLabel>,
+}
+
+/// A whole batch document: `{"indicator": [...], "group": [...]}`.
+///
+/// For many indicators use the [`Chunker`](crate::Chunker), which serialises them into job
+/// documents as they come instead of holding them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchDocument {
+    /// The indicators.
+    #[serde(default)]
+    pub indicator: Vec<BatchIndicator>,
+    /// The groups; left out of the document when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<BatchGroup>,
+}
+
+impl BatchDocument {
+    /// Serialises the document into `writer` as it goes, never as a whole string.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Serialize`] when the writer fails.
+    pub fn write_to<W: Write>(&self, writer: W) -> Result<(), Error> {
+        serde_json::to_writer(writer, self).map_err(|source| Error::Serialize {
+            what: "a batch document",
+            source,
+        })
     }
 }
 
