@@ -71,6 +71,8 @@ pub mod categories;
 pub mod dir;
 pub mod error;
 pub mod file;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod md5sum;
 pub mod parse;
 pub mod reject;
@@ -82,6 +84,8 @@ pub use categories::{CATEGORIES_FILE, Category, CategoryTable};
 pub use dir::DirectorySource;
 pub use error::Error;
 pub use file::{FileFormat, ListFile};
+#[cfg(feature = "http")]
+pub use http::{HttpSource, HttpSourceBuilder, RetryPolicy};
 pub use md5sum::{Md5Digest, Md5ParseError};
 pub use parse::{ListParser, ListShape, ListSummary, parse_path, parse_reader};
 pub use reject::{Field, Rejection, RowSink};

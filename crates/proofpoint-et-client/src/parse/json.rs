@@ -128,7 +128,8 @@ impl<'de, S: RowSink + ?Sized> Visitor<'de> for ListVisitor<'_, '_, '_, '_, S> {
             let value = key.as_str().trim_ascii();
 
             if let Some(header_kind) = header_kind(value) {
-                tracing::debug!(line, kind = %header_kind, "skipped the list's leftover header entry");
+                let kind_word = header_kind.header_word();
+                tracing::debug!(line, kind_word, "skipped the list's leftover header entry");
                 kind.get_or_insert(header_kind);
                 entries.next_value::<IgnoredAny>()?;
                 continue;
