@@ -799,3 +799,98 @@ async fn retries_stop_after_the_policy_allows() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn f05_each_list_is_checked_against_its_own_sidecar_and_last_modified() {
+    // F05, for sidecars and Last-Modified: the IP list's sidecar still has the IP list's last
+    // MD5, the domain list's sidecar has a new one.
+    let server = MockServer::start().await;
+    let ip_md5 = Md5Digest::of(b"192.0.2.1,1,50\n");
+    let domain_body = b"alpha.example,27,58\n";
+    serve(
+        &server,
+        "iprepdata.txt.md5sum",
+        200,
+        format!("{ip_md5}\n").as_bytes(),
+    )
+    .await;
+    let domain_sidecar = format!("{}\n", Md5Digest::of(domain_body));
+    serve(
+        &server,
+        "domainrepdata.txt.md5sum",
+        200,
+        domain_sidecar.as_bytes(),
+    )
+    .await;
+    Mock::given(path(path_of("iprepdata.txt")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(path(path_of("domainrepdata.txt")))
+        .and(|request: &Request| {
+            let since = request.headers.get("if-modified-since");
+            since.is_some_and(|value| value == "Tue, 01 Dec 2026 09:00:00 GMT")
+        })
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(domain_body.to_vec())
+                .insert_header("Last-Modified", "Fri, 04 Dec 2026 09:00:00 GMT"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = source(&server.uri());
+
+    let ip_known = Validators {
+        md5: Some(ip_md5),
+        last_modified: Some("Mon, 30 Nov 2026 09:00:00 GMT".into()),
+        ..Validators::default()
+    };
+    let (ip, _) = fetch(&source, ListFile::SHORT_IP, &ip_known).await;
+    assert_eq!(
+        ip.unwrap(),
+        FetchOutcome::NotModified {
+            validators: ip_known
+        }
+    );
+
+    let domain_known = Validators {
+        md5: Some(Md5Digest::of(b"old\n")),
+        last_modified: Some("Tue, 01 Dec 2026 09:00:00 GMT".into()),
+        ..Validators::default()
+    };
+    let (domain, _) = fetch(&source, ListFile::SHORT_DOMAIN, &domain_known).await;
+    let (validators, _) = complete(domain);
+    assert_eq!(validators.md5, Some(Md5Digest::of(domain_body)));
+    assert_eq!(
+        validators.last_modified.as_deref(),
+        Some("Fri, 04 Dec 2026 09:00:00 GMT")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_sidecar_is_logged_once_at_info() {
+    let server = MockServer::start().await;
+    serve(&server, "domainrepdata.csv.gz.md5sum", 404, b"").await;
+    let body = gzip(b"alpha.example,27,58\n");
+    serve(&server, "domainrepdata.csv.gz", 200, &body).await;
+    let source = source(&server.uri());
+    let file = proofpoint_et_client::ListFile::new(
+        proofpoint_et_client::ListKind::Domain,
+        proofpoint_et_client::FileFormat::ShortCsv,
+    )
+    .gzipped();
+
+    for _ in 0..3 {
+        let (outcome, sink) = fetch(&source, file, &Validators::default()).await;
+        complete(outcome);
+        assert_eq!(sink.rows.len(), 1);
+    }
+    let logs = common::http::logs_so_far();
+    let info_lines = logs
+        .lines()
+        .filter(|line| line.contains(" INFO ") && line.contains("domainrepdata.csv.gz.md5sum"))
+        .count();
+    assert_eq!(info_lines, 1, "logged once at info");
+}

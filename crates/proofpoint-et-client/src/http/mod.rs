@@ -201,7 +201,8 @@ fn is_loopback(url: &Url) -> bool {
 ///
 /// # async fn run() -> Result<(), proofpoint_et_client::Error> {
 /// let code = SubscriptionCode::new(std::env::var("ET_CODE").unwrap_or_default())?;
-/// let source = HttpSource::builder("https://rules.emergingthreatspro.com/", code)
+/// let base = std::env::var("ET_BASE_URL").unwrap_or_default(); // https://<list host>/
+/// let source = HttpSource::builder(base, code)
 ///     .read_timeout(Duration::from_secs(30))
 ///     .build()?;
 ///
@@ -225,6 +226,12 @@ pub struct HttpSource {
     retry: RetryPolicy,
     /// The files whose missing sidecar was already logged at `info`.
     sidecars_missing: Mutex<HashSet<String>>,
+}
+
+/// What a download's MD5 check decided.
+enum Md5Check {
+    Verified,
+    TryAgain { sidecar: Option<Md5Digest> },
 }
 
 /// What one download of a list ended with.
@@ -280,7 +287,7 @@ impl HttpSource {
             });
         }
 
-        let mut restarted = false;
+        let mut second_try = false;
         loop {
             let (validators, summary) = match self.download(file, known, sink).await? {
                 Download::NotModified => {
@@ -294,38 +301,62 @@ impl HttpSource {
                     summary,
                 } => (validators, summary),
             };
-            let actual = validators.md5.expect("a download computes the md5");
-            let Some(wanted) = expected.filter(|wanted| *wanted != actual) else {
-                let (rows, rejected) = (summary.rows, summary.rejected);
-                tracing::info!(%file, rows, rejected, "downloaded the list");
-                return Ok(FetchOutcome::Complete {
-                    validators,
-                    summary,
-                });
-            };
 
-            let mismatch = Error::Md5Mismatch {
-                file: file.name().to_owned(),
-                expected: wanted,
-                actual,
-            };
-            if restarted {
-                return Err(mismatch);
+            let actual = validators.md5.expect("a download computes the md5");
+            match self
+                .check_md5(file, expected, actual, second_try, sink)
+                .await?
+            {
+                Md5Check::Verified => {
+                    let (rows, rejected) = (summary.rows, summary.rejected);
+                    tracing::info!(%file, rows, rejected, "downloaded the list");
+                    return Ok(FetchOutcome::Complete {
+                        validators,
+                        summary,
+                    });
+                }
+                Md5Check::TryAgain { sidecar } => {
+                    expected = sidecar;
+                    second_try = true;
+                }
             }
-            tracing::debug!(%file, %wanted, %actual, "md5 mismatch: reading the sidecar again");
-            expected = self.read_sidecar(&file.sidecar_name()).await?;
-            if expected == Some(actual) {
-                tracing::debug!(%file, "the list changed meanwhile; the new sidecar matches");
-                return Ok(FetchOutcome::Complete {
-                    validators,
-                    summary,
-                });
-            }
-            if !sink.restart() {
-                return Err(mismatch);
-            }
-            restarted = true;
         }
+    }
+
+    /// Checks a download's MD5 against the sidecar's. On a first mismatch the sidecar is read
+    /// again (the list may have been replaced meanwhile): where it now matches, the download
+    /// stands; otherwise the sink is asked to start over for a second download.
+    async fn check_md5(
+        &self,
+        file: ListFile,
+        expected: Option<Md5Digest>,
+        actual: Md5Digest,
+        second_try: bool,
+        sink: &mut (dyn RowSink + Send),
+    ) -> Result<Md5Check, Error> {
+        let Some(wanted) = expected.filter(|wanted| *wanted != actual) else {
+            return Ok(Md5Check::Verified);
+        };
+        let mismatch = Error::Md5Mismatch {
+            file: file.name().to_owned(),
+            expected: wanted,
+            actual,
+        };
+        if second_try {
+            return Err(mismatch);
+        }
+
+        tracing::debug!(%file, %wanted, %actual, "md5 mismatch: reading the sidecar again");
+        let sidecar = self.read_sidecar(&file.sidecar_name()).await?;
+        if sidecar == Some(actual) {
+            tracing::debug!(%file, "the list changed meanwhile; the new sidecar matches");
+            return Ok(Md5Check::Verified);
+        }
+        if !sink.restart() {
+            tracing::debug!(%file, "the row sink cannot start over: no second download");
+            return Err(mismatch);
+        }
+        Ok(Md5Check::TryAgain { sidecar })
     }
 
     /// One download of a list into `sink`, its MD5 computed on the way.
