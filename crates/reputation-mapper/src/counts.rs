@@ -268,13 +268,14 @@ fn serialize_rejections<S: Serializer>(rejections: &[Rejection], s: S) -> Result
 }
 
 impl fmt::Display for MappingCounts {
-    /// One line: `12 rows read (1 rejected by the parser): 3 dropped (wildcard 3), 9 grouped
-    /// into 2 values: 2 indicators (Address 0, Host 2, CIDR 0), 0 below the minimum score`.
+    /// One line, such as `12 rows read, 1 rejected by the parser, 3 dropped (wildcard 3), 9
+    /// grouped into 1 value: 1 indicator (Address 0, Host 1, CIDR 0), 0 below the minimum
+    /// score`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} rows read ({} rejected by the parser): {} dropped",
-            self.rows_read,
+            "{} read, {} rejected by the parser, {} dropped",
+            plural(self.rows_read, "row"),
             self.rows_rejected,
             self.rows_dropped.total()
         )?;
@@ -288,15 +289,21 @@ impl fmt::Display for MappingCounts {
         }
         write!(
             f,
-            ", {} grouped into {} values: {} indicators (Address {}, Host {}, CIDR {}), {} below \
-             the minimum score",
+            ", {} grouped into {}: {} (Address {}, Host {}, CIDR {}), {} below the minimum score",
             self.rows_grouped,
-            self.values_grouped,
-            self.indicators.total(),
+            plural(self.values_grouped, "value"),
+            plural(self.indicators.total(), "indicator"),
             self.indicators.address,
             self.indicators.host,
             self.indicators.cidr,
             self.below_min_score.total()
         )
+    }
+}
+
+fn plural(count: u64, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
     }
 }
