@@ -421,3 +421,222 @@ impl<'m> Diff<'m> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use proofpoint_et_client::ListKind;
+
+    use super::*;
+    use crate::config::MapperConfig;
+    use crate::testing::{OWNER, config, domain, ip, map};
+
+    type State = HashMap<IndicatorKey, u64>;
+
+    fn confirmed(mapped: &MappedIndicators) -> State {
+        mapped
+            .iter()
+            .map(|indicator| (indicator.key(), indicator.fingerprint()))
+            .collect()
+    }
+
+    fn both_lists() -> DiffOptions<'static> {
+        DiffOptions::new([ListKind::Ip, ListKind::Domain])
+    }
+
+    fn sent(diff: &Diff<'_>) -> Vec<String> {
+        diff.to_send().map(|indicator| indicator.value()).collect()
+    }
+
+    fn key(text: &str) -> IndicatorKey {
+        IndicatorKey::parse(text).unwrap()
+    }
+
+    fn assert_counts_add_up(counts: &DiffCounts) {
+        for kind in IndicatorKind::ALL {
+            let current =
+                counts.added.get(kind) + counts.changed.get(kind) + counts.unchanged.get(kind);
+            assert_eq!(current, counts.current.get(kind), "{kind}");
+            let previous =
+                counts.changed.get(kind) + counts.unchanged.get(kind) + counts.removed.get(kind);
+            assert_eq!(previous, counts.previous.get(kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn first_import_adds_everything() {
+        let mapped = map(
+            &config(),
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+        let diff = mapped.diff(&State::new(), &both_lists());
+
+        assert_eq!(diff.counts().added.total(), 2);
+        assert_eq!(sent(&diff), ["192.0.2.1", "a.example"]);
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn an_import_diffed_with_itself_sends_nothing() {
+        let mapped = map(
+            &config(),
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+        let diff = mapped.diff(&confirmed(&mapped), &both_lists());
+
+        assert_eq!(diff.counts().unchanged.total(), 2);
+        assert_eq!(diff.to_send().count(), 0);
+        assert!(diff.removed().is_empty());
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn churn_gives_added_changed_unchanged_and_removed() {
+        let before = map(
+            &config(),
+            &[
+                ip("192.0.2.1", 1, 50),
+                ip("192.0.2.2", 1, 50),
+                ip("192.0.2.3", 1, 50),
+            ],
+        );
+        let after = map(
+            &config(),
+            &[
+                ip("192.0.2.1", 1, 50),
+                ip("192.0.2.2", 1, 90),
+                ip("192.0.2.4", 1, 50),
+            ],
+        );
+        let diff = after.diff(&confirmed(&before), &both_lists());
+
+        let changes: Vec<(String, Change)> = diff
+            .changes()
+            .map(|(indicator, change)| (indicator.value(), change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("192.0.2.1".to_owned(), Change::Unchanged),
+                ("192.0.2.2".to_owned(), Change::Changed),
+                ("192.0.2.4".to_owned(), Change::Added),
+            ]
+        );
+        assert_eq!(sent(&diff), ["192.0.2.2", "192.0.2.4"]);
+        assert_eq!(diff.removed(), [key("Address\t192.0.2.3")]);
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn full_refresh_sends_everything() {
+        let mapped = map(&config(), &[ip("192.0.2.1", 1, 50), ip("192.0.2.2", 1, 50)]);
+        let diff = mapped.diff(&confirmed(&mapped), &both_lists().full_refresh(true));
+
+        assert_eq!(sent(&diff), ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(diff.counts().unchanged.total(), 2);
+        assert!(diff.counts().full_refresh);
+    }
+
+    #[test]
+    fn keys_to_resend_count_as_changed() {
+        let mapped = map(&config(), &[ip("192.0.2.1", 1, 50), ip("192.0.2.2", 1, 50)]);
+        let resend: HashSet<IndicatorKey> = [key("Address\t192.0.2.2")].into();
+        let diff = mapped.diff(&confirmed(&mapped), &both_lists().resend(&resend));
+
+        assert_eq!(sent(&diff), ["192.0.2.2"]);
+        assert_eq!(diff.counts().changed.total(), 1);
+        assert_eq!(diff.counts().resent.total(), 1);
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn parked_values_wait_until_their_content_changes() {
+        let mapped = map(&config(), &[ip("192.0.2.1", 1, 50), ip("192.0.2.2", 1, 50)]);
+        let parked_fingerprint = mapped.iter().next().unwrap().fingerprint();
+        let parked: State = [
+            (key("Address\t192.0.2.1"), parked_fingerprint),
+            (key("Address\t192.0.2.2"), 7),
+        ]
+        .into();
+
+        // Parking wins over a full refresh; 192.0.2.2 changed since it was parked.
+        let options = both_lists().parked(&parked).full_refresh(true);
+        let diff = mapped.diff(&State::new(), &options);
+
+        assert_eq!(sent(&diff), ["192.0.2.2"]);
+        let parked: Vec<String> = diff.parked().map(|indicator| indicator.value()).collect();
+        assert_eq!(parked, ["192.0.2.1"]);
+        assert_eq!(diff.counts().parked.total(), 1);
+        assert_eq!(diff.counts().added.total(), 2);
+    }
+
+    #[test]
+    fn a_list_not_imported_causes_no_removal() {
+        let before = map(
+            &config(),
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+        let only_hosts = map(&config(), &[domain("a.example", 1, 50)]);
+        let diff = only_hosts.diff(&confirmed(&before), &DiffOptions::new([ListKind::Domain]));
+
+        assert!(diff.removed().is_empty());
+        assert_eq!(diff.counts().left_alone_list_not_imported.address, 1);
+        assert_eq!(diff.counts().previous.total(), 1);
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn values_of_a_list_not_named_imported_are_left_out() {
+        let mapped = map(
+            &config(),
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+        let diff = mapped.diff(&State::new(), &DiffOptions::new([ListKind::Domain]));
+
+        assert_eq!(sent(&diff), ["a.example"]);
+        assert_eq!(diff.counts().ignored_list_not_imported.address, 1);
+    }
+
+    #[test]
+    fn a_type_no_longer_collected_is_left_alone() {
+        let before = map(
+            &config(),
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+        let hosts_only = MapperConfig::builder(OWNER)
+            .types([IndicatorKind::Host])
+            .build()
+            .unwrap();
+        let now = map(&hosts_only, &[domain("a.example", 1, 50)]);
+        let diff = now.diff(&confirmed(&before), &both_lists());
+
+        assert!(diff.removed().is_empty());
+        assert_eq!(diff.counts().left_alone_not_collected.address, 1);
+        assert_eq!(diff.counts().unchanged.host, 1);
+    }
+
+    #[test]
+    fn a_value_now_below_the_minimum_score_is_removed() {
+        let before = map(&config(), &[ip("192.0.2.1", 1, 50), ip("192.0.2.2", 1, 90)]);
+        let stricter = MapperConfig::builder(OWNER).min_score(60).build().unwrap();
+        let now = map(&stricter, &[ip("192.0.2.1", 1, 50), ip("192.0.2.2", 1, 90)]);
+        let diff = now.diff(&confirmed(&before), &both_lists());
+
+        assert_eq!(diff.removed(), [key("Address\t192.0.2.1")]);
+        assert_counts_add_up(diff.counts());
+    }
+
+    #[test]
+    fn removed_keys_come_out_sorted_whatever_the_previous_order() {
+        let before: Vec<_> = (1..=20).map(|n| format!("192.0.2.{n}")).collect();
+        let rows: Vec<_> = before.iter().map(|addr| ip(addr, 1, 50)).collect();
+        let state = confirmed(&map(&config(), &rows));
+        let empty = map(&config(), &[]);
+        let diff = empty.diff(&state, &both_lists());
+
+        let removed = diff.removed();
+        assert_eq!(removed.len(), 20);
+        assert!(removed.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+}

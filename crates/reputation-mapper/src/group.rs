@@ -428,3 +428,371 @@ fn merge_record(
     }
     records[index].merge(theirs, |key| remap.apply(key));
 }
+
+#[cfg(test)]
+mod tests {
+    use proofpoint_et_client::{CategoryRef, Field};
+
+    use super::*;
+    use crate::category::CategorySelector;
+    use crate::testing::{
+        OWNER, TestCategories, cidr, config, dated, domain, grouper, ip, map, row, values,
+    };
+
+    fn dropped(mapped: &MappedIndicators, reason: DropReason) -> u64 {
+        mapped.counts().rows_dropped.get(reason)
+    }
+
+    fn named<'a>(row: Row<'a>, name: &'a str) -> Row<'a> {
+        Row {
+            category: CategoryRef::Name(name),
+            ..row
+        }
+    }
+
+    #[test]
+    fn types_not_collected_are_dropped() {
+        let hosts_only = MapperConfig::builder(OWNER)
+            .types([IndicatorKind::Host])
+            .build()
+            .unwrap();
+        let mapped = map(
+            &hosts_only,
+            &[ip("192.0.2.1", 1, 50), domain("a.example", 1, 50)],
+        );
+
+        assert_eq!(values(&mapped), ["a.example"]);
+        assert_eq!(dropped(&mapped, DropReason::TypeNotCollected), 1);
+    }
+
+    #[test]
+    fn denied_categories_are_dropped_by_name_or_id() {
+        let config = MapperConfig::builder(OWNER)
+            .deny_categories([
+                CategorySelector::Name("Utility".into()),
+                CategorySelector::Id(17),
+            ])
+            .build()
+            .unwrap();
+        let rows = [
+            ip("192.0.2.1", 19, 50),
+            ip("192.0.2.2", 17, 50),
+            ip("192.0.2.3", 1, 50),
+        ];
+        let mapped = map(&config, &rows);
+
+        assert_eq!(values(&mapped), ["192.0.2.3"]);
+        assert_eq!(dropped(&mapped, DropReason::CategoryDenied), 2);
+    }
+
+    #[test]
+    fn categories_outside_the_allow_list_are_dropped() {
+        let config = MapperConfig::builder(OWNER)
+            .allow_categories([CategorySelector::Name("TorNode".into())])
+            .build()
+            .unwrap();
+        let rows = [
+            ip("192.0.2.1", 10, 50),
+            ip("192.0.2.1", 16, 90),
+            named(ip("192.0.2.2", 0, 50), "TorNode"),
+            named(ip("192.0.2.3", 0, 50), "Web_Crawler"),
+        ];
+        let mapped = map(&config, &rows);
+
+        assert_eq!(values(&mapped), ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(dropped(&mapped, DropReason::CategoryNotAllowed), 2);
+        // The dropped category's higher score does not reach the External Score.
+        assert_eq!(mapped.iter().next().unwrap().external_score(), 50);
+    }
+
+    #[test]
+    fn a_filter_naming_an_unknown_category_is_refused() {
+        let config = MapperConfig::builder(OWNER)
+            .deny_categories([CategorySelector::Name("Utilty".into())])
+            .build()
+            .unwrap();
+        let error = Grouper::new(&config, &TestCategories).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownCategory { setting, name }
+                if setting == "categories.deny" && name == "Utilty"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_ids_become_et_category_tags_and_are_counted() {
+        let mapped = map(
+            &config(),
+            &[ip("192.0.2.1", 42, 50), ip("192.0.2.2", 42, 60)],
+        );
+
+        assert_eq!(mapped.iter().next().unwrap().tags(), ["ET Category 42"]);
+        assert_eq!(mapped.counts().unknown_category_ids.get(&42), Some(&2));
+    }
+
+    #[test]
+    fn ids_with_gaps_are_named_by_id_not_position() {
+        // A table indexed by `id - 1` would give 10 and 41 the names of other categories.
+        let mapped = map(
+            &config(),
+            &[ip("192.0.2.1", 10, 50), ip("192.0.2.1", 41, 50)],
+        );
+        assert_eq!(
+            mapped.iter().next().unwrap().tags(),
+            ["DDoSAttacker", "TorNode"]
+        );
+    }
+
+    #[test]
+    fn json_names_the_table_knows_are_the_same_category_as_their_id() {
+        let rows = [
+            named(ip("192.0.2.1", 0, 60), "TorNode"),
+            ip("192.0.2.1", 10, 80),
+        ];
+        let mapped = map(&config(), &rows);
+
+        let indicator = mapped.iter().next().unwrap();
+        assert_eq!(indicator.tags(), ["TorNode"]);
+        assert_eq!(indicator.external_score(), 80);
+        assert!(mapped.counts().unknown_category_names.is_empty());
+    }
+
+    #[test]
+    fn json_names_the_table_lacks_are_kept_as_tags_and_counted() {
+        let rows = [named(domain("a.example", 0, 60), "Web_Crawler")];
+        let mapped = map(&config(), &rows);
+
+        assert_eq!(mapped.iter().next().unwrap().tags(), ["Web_Crawler"]);
+        assert_eq!(
+            mapped.counts().unknown_category_names.get("Web_Crawler"),
+            Some(&1)
+        );
+    }
+
+    #[test]
+    fn names_that_cannot_be_tags_are_dropped() {
+        let long = "x".repeat(129);
+        let rows = [
+            named(domain("a.example", 0, 60), ""),
+            named(domain("b.example", 0, 60), &long),
+        ];
+        let mapped = map(&config(), &rows);
+
+        assert!(mapped.is_empty());
+        assert_eq!(dropped(&mapped, DropReason::InvalidCategory), 2);
+    }
+
+    #[test]
+    fn hosts_are_normalised_and_bad_ones_dropped_with_a_reason() {
+        let rows = [
+            domain("Bücher.Example.", 1, 50),
+            domain("xn--bcher-kva.example", 1, 60),
+            domain("ALPHA.example", 1, 50),
+            domain("bad!name.example", 1, 50),
+            domain("xn--a.example", 1, 50),
+        ];
+        let mapped = map(&config(), &rows);
+
+        assert_eq!(values(&mapped), ["xn--bcher-kva.example", "alpha.example"]);
+        assert_eq!(dropped(&mapped, DropReason::InvalidHost), 2);
+        let details: Vec<_> = mapped
+            .counts()
+            .rows_dropped
+            .examples(DropReason::InvalidHost)
+            .iter()
+            .map(|example| example.detail.clone().unwrap())
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "the character '!' is not allowed",
+                "a label cannot be converted to punycode"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_star_in_a_domain_row_is_a_wildcard_whatever_the_parser_said() {
+        let rows = [row(Indicator::Domain("*.a.example"), 1, 50)];
+        let mapped = map(&config(), &rows);
+        assert!(mapped.is_empty());
+        assert_eq!(dropped(&mapped, DropReason::Wildcard), 1);
+    }
+
+    #[test]
+    fn base_domain_option_rewrites_only_a_leading_star_dot() {
+        let config = MapperConfig::builder(OWNER)
+            .wildcards(WildcardPolicy::BaseDomain)
+            .build()
+            .unwrap();
+        let rows = [
+            domain("*.Sub.Example", 1, 50),
+            domain("*lead.example", 1, 50),
+            domain("*.*.example", 1, 50),
+            domain("a.*.example", 1, 50),
+        ];
+        let mapped = map(&config, &rows);
+
+        assert_eq!(values(&mapped), ["sub.example"]);
+        assert_eq!(dropped(&mapped, DropReason::Wildcard), 3);
+    }
+
+    #[test]
+    fn unspecified_addresses_are_dropped() {
+        let mapped = map(&config(), &[ip("0.0.0.0", 1, 50), ip("::", 1, 50)]);
+        assert!(mapped.is_empty());
+        assert_eq!(dropped(&mapped, DropReason::InvalidAddress), 2);
+    }
+
+    #[test]
+    fn two_spellings_of_an_address_are_one_indicator() {
+        let rows = [
+            ip("2001:0db8::1000", 1, 50),
+            ip("2001:db8:0:0:0:0:0:1000", 2, 60),
+            ip("::ffff:192.0.2.1", 1, 50),
+            ip("192.0.2.1", 2, 70),
+        ];
+        let mapped = map(&config(), &rows);
+
+        assert_eq!(values(&mapped), ["192.0.2.1", "2001:db8:0:0:0:0:0:1000"]);
+        assert!(
+            mapped
+                .iter()
+                .all(|indicator| indicator.tags() == ["Bot", "CnC"])
+        );
+    }
+
+    #[test]
+    fn cidr_blocks_are_skipped_by_default() {
+        let mapped = map(&config(), &[cidr("198.51.100.0/24", 6, 88)]);
+        assert!(mapped.is_empty());
+        assert_eq!(dropped(&mapped, DropReason::Cidr), 1);
+    }
+
+    #[test]
+    fn cidr_option_sends_blocks_in_stored_form() {
+        let config = MapperConfig::builder(OWNER)
+            .cidr(CidrPolicy::Send)
+            .build()
+            .unwrap();
+        let rows = [
+            cidr("198.51.100.7/24", 6, 88),
+            cidr("198.51.100.0/24", 1, 50),
+            cidr("abc:def:10::/48", 6, 88),
+        ];
+        let mapped = map(&config, &rows);
+
+        assert_eq!(
+            values(&mapped),
+            ["198.51.100.0/24", "abc:def:10:0:0:0:0:0/48"]
+        );
+        assert!(
+            mapped
+                .iter()
+                .all(|indicator| indicator.kind() == IndicatorKind::Cidr)
+        );
+    }
+
+    #[test]
+    fn cidr_with_a_prefix_too_long_is_dropped() {
+        let config = MapperConfig::builder(OWNER)
+            .cidr(CidrPolicy::Send)
+            .build()
+            .unwrap();
+        let mapped = map(&config, &[cidr("198.51.100.0/33", 6, 88)]);
+        assert_eq!(dropped(&mapped, DropReason::InvalidAddress), 1);
+    }
+
+    #[test]
+    fn values_below_the_minimum_score_are_left_out_and_counted() {
+        let config = MapperConfig::builder(OWNER).min_score(60).build().unwrap();
+        let rows = [
+            ip("192.0.2.1", 1, 59),
+            ip("192.0.2.2", 1, 60),
+            ip("192.0.2.3", 1, 30),
+            ip("192.0.2.3", 2, 100),
+        ];
+        let mapped = map(&config, &rows);
+
+        assert_eq!(values(&mapped), ["192.0.2.2", "192.0.2.3"]);
+        assert_eq!(mapped.counts().below_min_score.address, 1);
+        assert_eq!(mapped.counts().indicators.address, 2);
+    }
+
+    #[test]
+    fn counts_add_up() {
+        let mut grouper = grouper(&config());
+        for row in [
+            ip("192.0.2.1", 1, 50),
+            ip("192.0.2.1", 2, 50),
+            domain("*.a.example", 1, 50),
+            cidr("198.51.100.0/24", 1, 50),
+            domain("b.example", 1, 50),
+        ] {
+            grouper.row(row);
+        }
+        grouper.rejection(Rejection {
+            line: 7,
+            field: Field::Score,
+            reason: "\"x\" is not a score".into(),
+        });
+        let mapped = grouper.finish();
+        let counts = mapped.counts();
+
+        assert_eq!(counts.rows_read, 5);
+        assert_eq!(
+            counts.rows_read,
+            counts.rows_dropped.total() + counts.rows_grouped
+        );
+        assert_eq!(
+            counts.values_grouped,
+            counts.indicators.total() + counts.below_min_score.total()
+        );
+        assert_eq!(counts.rows_rejected, 1);
+        assert_eq!(counts.rejected_by_field.get(&Field::Score), Some(&1));
+        assert_eq!(counts.first_rejections[0].line, 7);
+    }
+
+    #[test]
+    fn merged_groupers_equal_one_grouper_of_all_rows() {
+        let ip_rows = [
+            dated(ip("192.0.2.1", 10, 90), "2019-01-01", "2019-06-01"),
+            dated(
+                named(ip("192.0.2.1", 0, 40), "Web_Crawler"),
+                "2018-01-01",
+                "2020-01-01",
+            ),
+        ];
+        let domain_rows = [
+            named(domain("a.example", 0, 70), "Web_Crawler"),
+            named(domain("a.example", 0, 80), "Other_Unknown"),
+            domain("b.example", 1, 20),
+        ];
+
+        let all: Vec<Row<'_>> = ip_rows.iter().chain(&domain_rows).copied().collect();
+        let together = map(&config(), &all);
+
+        // The domain grouper interns its unknown names in another order than the merged one.
+        let mut first = grouper(&config());
+        domain_rows.iter().rev().for_each(|row| first.row(*row));
+        let mut second = grouper(&config());
+        ip_rows.iter().for_each(|row| second.row(*row));
+        second.merge(first);
+        let merged = second.finish();
+
+        let documents = |mapped: &MappedIndicators| -> Vec<_> {
+            let mut documents: Vec<_> = mapped
+                .iter()
+                .map(|indicator| (indicator.key(), indicator.to_batch_indicator()))
+                .collect();
+            documents.sort_by(|a, b| a.0.cmp(&b.0));
+            documents
+        };
+        assert_eq!(documents(&merged), documents(&together));
+        assert_eq!(merged.counts().rows_read, together.counts().rows_read);
+        assert_eq!(
+            merged.counts().unknown_category_names,
+            together.counts().unknown_category_names
+        );
+    }
+}

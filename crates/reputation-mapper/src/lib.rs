@@ -33,3 +33,10 @@ pub use group::Grouper;
 pub use key::{IndicatorKey, IndicatorKind, KeyRef, XID_PREFIX, xid};
 pub use mapped::{EXTERNAL_SCORE, FIRST_SEEN, LAST_SEEN, MappedIndicator, MappedIndicators};
 pub use plan::{GuardReport, Plan, Removal, RemovalShare, Upsert, removal_indicator};
+
+// Unit tests name this crate as the integration tests do, so that they can share helpers.
+#[cfg(test)]
+extern crate self as reputation_mapper;
+
+#[cfg(test)]
+mod testing;

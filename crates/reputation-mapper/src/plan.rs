@@ -241,3 +241,293 @@ fn share(
         above_guard: percent > max,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proofpoint_et_client::ListKind;
+    use serde_json::json;
+
+    use super::*;
+    use crate::diff::DiffOptions;
+    use crate::mapped::MappedIndicators;
+    use crate::testing::{OWNER, domain, ip, map};
+
+    type State = HashMap<IndicatorKey, u64>;
+
+    fn confirmed(mapped: &MappedIndicators) -> State {
+        mapped
+            .iter()
+            .map(|indicator| (indicator.key(), indicator.fingerprint()))
+            .collect()
+    }
+
+    fn addresses(count: u8) -> Vec<String> {
+        (1..=count).map(|n| format!("198.51.100.{n}")).collect()
+    }
+
+    fn map_addresses(config: &MapperConfig, addresses: &[String]) -> MappedIndicators {
+        let rows: Vec<_> = addresses.iter().map(|addr| ip(addr, 1, 98)).collect();
+        map(config, &rows)
+    }
+
+    fn config_with(action: RemovalAction) -> MapperConfig {
+        MapperConfig::builder(OWNER)
+            .removal_action(action)
+            .build()
+            .unwrap()
+    }
+
+    /// The removal documents when 198.51.100.10 of ten addresses leaves the list.
+    fn one_removal(config: &MapperConfig) -> (Vec<serde_json::Value>, Option<JobSettings>) {
+        let state = confirmed(&map_addresses(config, &addresses(10)));
+        let now = map_addresses(config, &addresses(9));
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        assert_eq!(plan.removed_keys().len(), 1);
+        assert!(!plan.removals_held_back());
+        let documents = plan
+            .removals()
+            .map(|removal| serde_json::to_value(&removal.indicator).unwrap())
+            .collect();
+        (documents, plan.removal_settings())
+    }
+
+    fn expected_xid() -> String {
+        xid_of("198.51.100.10")
+    }
+
+    fn xid_of(addr: &str) -> String {
+        crate::key::xid(OWNER, IndicatorKind::Address, addr)
+    }
+
+    fn assert_append_only(settings: &JobSettings) {
+        assert_eq!(settings.owner, OWNER);
+        assert_eq!(settings.attribute_write_type, AttributeWriteType::Append);
+        assert_eq!(settings.tag_write_type, TagWriteType::Append);
+        assert_eq!(settings.security_label_write_type, TagWriteType::Append);
+    }
+
+    #[test]
+    fn delete_sends_type_summary_and_xid_in_a_delete_job() {
+        let (documents, settings) = one_removal(&config_with(RemovalAction::Delete));
+        assert_eq!(
+            documents,
+            [json!({"summary": "198.51.100.10", "type": "Address", "xid": expected_xid()})]
+        );
+        let settings = settings.unwrap();
+        assert_eq!(settings.action, BatchAction::Delete);
+        assert_append_only(&settings);
+    }
+
+    #[test]
+    fn deactivate_sets_active_false_only() {
+        let (documents, settings) = one_removal(&config_with(RemovalAction::Deactivate));
+        assert_eq!(
+            documents,
+            [json!({
+                "summary": "198.51.100.10", "type": "Address", "xid": expected_xid(),
+                "active": false
+            })]
+        );
+        let settings = settings.unwrap();
+        assert_eq!(settings.action, BatchAction::Create);
+        assert_append_only(&settings);
+    }
+
+    #[test]
+    fn zero_rating_sets_rating_and_confidence_to_zero_only() {
+        let (documents, settings) = one_removal(&config_with(RemovalAction::ZeroRating));
+        assert_eq!(
+            documents,
+            [json!({
+                "summary": "198.51.100.10", "type": "Address", "xid": expected_xid(),
+                "rating": 0.0, "confidence": 0
+            })]
+        );
+        assert_append_only(&settings.unwrap());
+    }
+
+    #[test]
+    fn tag_adds_the_removal_tag_only() {
+        let (documents, settings) = one_removal(&config_with(RemovalAction::Tag));
+        assert_eq!(
+            documents,
+            [json!({
+                "summary": "198.51.100.10", "type": "Address", "xid": expected_xid(),
+                "tag": [{"name": "ET Removed"}]
+            })]
+        );
+        assert_append_only(&settings.unwrap());
+
+        let custom = MapperConfig::builder(OWNER)
+            .removal_action(RemovalAction::Tag)
+            .removal_tag("Gone from ET")
+            .build()
+            .unwrap();
+        let (documents, _) = one_removal(&custom);
+        assert_eq!(documents[0]["tag"], json!([{"name": "Gone from ET"}]));
+    }
+
+    #[test]
+    fn keep_sends_nothing_but_still_names_the_removed_key() {
+        let config = config_with(RemovalAction::Keep);
+        let state = confirmed(&map_addresses(&config, &addresses(10)));
+        let now = map_addresses(&config, &addresses(9));
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        assert_eq!(plan.removal_count(), 0);
+        assert_eq!(plan.removals().count(), 0);
+        assert!(plan.removal_settings().is_none());
+        assert_eq!(plan.removed_keys()[0].value(), "198.51.100.10");
+    }
+
+    #[test]
+    fn upserts_replace_tags_and_attributes_and_carry_active_true() {
+        let config = MapperConfig::builder(OWNER)
+            .feed_tag("ET Reputation")
+            .build()
+            .unwrap();
+        let mapped = map(&config, &[ip("198.51.100.1", 10, 98)]);
+        let diff = mapped.diff(&State::new(), &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        let settings = plan.upsert_settings();
+        assert_eq!(settings.action, BatchAction::Create);
+        assert_eq!(settings.attribute_write_type, AttributeWriteType::Replace);
+        assert_eq!(settings.tag_write_type, TagWriteType::Replace);
+        assert_eq!(settings.owner, OWNER);
+
+        let upserts: Vec<Upsert> = plan.upserts().collect();
+        assert_eq!(plan.upsert_count(), 1);
+        let upsert = &upserts[0];
+        assert_eq!(upsert.key.as_str(), "Address\t198.51.100.1");
+        assert_eq!(upsert.indicator.active, Some(true));
+        assert_eq!(
+            upsert.indicator.xid.as_deref(),
+            Some(xid_of("198.51.100.1").as_str())
+        );
+        let tags: Vec<&str> = upsert
+            .indicator
+            .tag
+            .iter()
+            .map(|tag| tag.name.as_str())
+            .collect();
+        assert_eq!(tags, ["ET Reputation", "TorNode"]);
+        assert_eq!(
+            upsert.fingerprint,
+            crate::fingerprint::fingerprint(&upsert.indicator)
+        );
+    }
+
+    #[test]
+    fn the_feed_tag_is_part_of_the_fingerprint() {
+        let plain = map(
+            &MapperConfig::builder(OWNER).build().unwrap(),
+            &[ip("198.51.100.1", 10, 98)],
+        );
+        let tagged = MapperConfig::builder(OWNER)
+            .feed_tag("ET Reputation")
+            .build()
+            .unwrap();
+        let tagged = map(&tagged, &[ip("198.51.100.1", 10, 98)]);
+
+        let diff = tagged.diff(&confirmed(&plain), &DiffOptions::new([ListKind::Ip]));
+        assert_eq!(diff.counts().changed.address, 1);
+    }
+
+    #[test]
+    fn guard_lets_removals_up_to_its_share_through() {
+        // 2 of 10 is 20%: not above the default share.
+        let config = config_with(RemovalAction::Deactivate);
+        let state = confirmed(&map_addresses(&config, &addresses(10)));
+        let now = map_addresses(&config, &addresses(8));
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        assert!(!plan.removals_held_back());
+        assert_eq!(plan.removals().count(), 2);
+        let share = plan.guard().shares[0];
+        assert_eq!(
+            (share.previous, share.removed, share.percent),
+            (10, 2, 20.0)
+        );
+        assert!(!share.above_guard);
+    }
+
+    #[test]
+    fn guard_holds_removals_above_its_share() {
+        // 3 of 10 is 30%.
+        let config = config_with(RemovalAction::Delete);
+        let state = confirmed(&map_addresses(&config, &addresses(10)));
+        let now = map_addresses(&config, &addresses(7));
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        assert!(plan.removals_held_back());
+        assert_eq!(plan.removed_keys().len(), 3);
+        assert_eq!(plan.removal_count(), 0);
+        assert_eq!(plan.removals().count(), 0);
+        assert!(plan.removal_settings().is_none());
+        assert!(plan.guard().shares[0].above_guard);
+    }
+
+    #[test]
+    fn operator_can_let_a_mass_removal_through() {
+        let config = MapperConfig::builder(OWNER)
+            .removal_action(RemovalAction::Delete)
+            .allow_mass_removal(true)
+            .build()
+            .unwrap();
+        let state = confirmed(&map_addresses(&config, &addresses(10)));
+        let now = map_addresses(&config, &[]);
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip]));
+        let plan = Plan::new(&diff);
+
+        assert!(!plan.removals_held_back());
+        assert!(plan.guard().allowed_by_operator);
+        assert_eq!(plan.removals().count(), 10);
+    }
+
+    #[test]
+    fn guard_judges_each_type_against_its_own_previous_import() {
+        // All 2 hosts gone is 100% of the hosts, though only 2 of 12 indicators overall.
+        let config = config_with(RemovalAction::Deactivate);
+        let addresses = addresses(10);
+        let before_rows: Vec<_> = addresses
+            .iter()
+            .map(|addr| ip(addr, 1, 98))
+            .chain([domain("a.example", 1, 50), domain("b.example", 1, 50)])
+            .collect();
+        let state = confirmed(&map(&config, &before_rows));
+        let now = map_addresses(&config, &addresses);
+        let diff = now.diff(&state, &DiffOptions::new([ListKind::Ip, ListKind::Domain]));
+        let plan = Plan::new(&diff);
+
+        assert!(plan.removals_held_back());
+        let hosts = plan
+            .guard()
+            .shares
+            .iter()
+            .find(|s| s.kind == IndicatorKind::Host)
+            .unwrap();
+        assert_eq!((hosts.previous, hosts.removed), (2, 2));
+    }
+
+    #[test]
+    fn removal_of_a_host_carries_its_host_type() {
+        let config = config_with(RemovalAction::Deactivate);
+        let key = IndicatorKey::parse("Host\tgone.example").unwrap();
+        let document = removal_indicator(&key, &config).unwrap();
+        assert_eq!(
+            serde_json::to_value(&document).unwrap(),
+            json!({
+                "summary": "gone.example", "type": "Host", "active": false,
+                "xid": crate::key::xid(OWNER, IndicatorKind::Host, "gone.example")
+            })
+        );
+    }
+}
