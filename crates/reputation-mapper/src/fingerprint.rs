@@ -19,19 +19,21 @@
 //! The type, the value (`summary`) and the `xid` are the indicator's identity, not its content:
 //! a state store keys its entries by them (and belongs to one owner), so they are left out.
 //!
+//! For example (`→` stands for the TAB):
+//!
 //! ```text
 //! et-rep canonical v1
-//! active	true
-//! rating	5
-//! confidence	50
-//! firstSeen	2018-01-15T00:00:00Z
-//! lastSeen	2020-01-22T00:00:00Z
-//! attribute	External Score	122	true
-//! attribute	First Seen	2018-01-15	true
-//! attribute	Last Seen	2020-01-22	true
-//! tag	Brute_Forcer
-//! tag	Proxy
-//! tag	TorNode
+//! active → true
+//! rating → 5
+//! confidence → 50
+//! firstSeen → 2018-01-15T00:00:00Z
+//! lastSeen → 2020-01-22T00:00:00Z
+//! attribute → External Score → 122 → true
+//! attribute → First Seen → 2018-01-15 → true
+//! attribute → Last Seen → 2020-01-22 → true
+//! tag → Brute_Forcer
+//! tag → Proxy
+//! tag → TorNode
 //! ```
 
 use chrono::NaiveDate;
