@@ -154,9 +154,24 @@ fn previous_import(mapped: &MappedIndicators) -> State {
 
 /// The resident set size, where the system says (Linux).
 fn resident_mib() -> Option<f64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096.0 / (1024.0 * 1024.0))
+    status_mib("VmRSS:")
+}
+
+/// The peak resident set size so far, where the system says (Linux).
+fn peak_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    let kib: f64 = line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 fn report_memory(count: usize, config: &MapperConfig, names: &Names) {
@@ -164,16 +179,20 @@ fn report_memory(count: usize, config: &MapperConfig, names: &Names) {
     let rows = values.rows();
     let before = resident_mib();
     let mapped = group(config, names, &rows);
-    let grouped = resident_mib();
+    let (grouped, peak) = (resident_mib(), peak_mib());
     let state = previous_import(&mapped);
     let with_state = resident_mib();
-    if let (Some(before), Some(grouped), Some(with_state)) = (before, grouped, with_state) {
+    if let (Some(before), Some(grouped), Some(peak), Some(with_state)) =
+        (before, grouped, peak, with_state)
+    {
         let per_indicator = (grouped - before) * 1024.0 * 1024.0 / mapped.len() as f64;
         eprintln!(
             "{count} indicators from {} rows: grouped {:.0} MiB ({per_indicator:.0} bytes per \
-             indicator); a HashMap<IndicatorKey, u64> state of them {:.0} MiB more",
+             indicator, peak {:.0} MiB while grouping); a HashMap<IndicatorKey, u64> state of \
+             them {:.0} MiB more",
             rows.len(),
             grouped - before,
+            peak - before,
             with_state - grouped,
         );
     }

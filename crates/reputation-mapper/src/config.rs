@@ -1,25 +1,4 @@
 //! The operator's settings for mapping, rating and removals, validated once.
-//!
-//! Errors name the setting with the names below, which the application's configuration file
-//! is expected to use too:
-//!
-//! | setting | meaning | default |
-//! | --- | --- | --- |
-//! | `owner` | the ThreatConnect owner the feed writes to | (required) |
-//! | `types` | `Address`, `Host`: the types to collect | both |
-//! | `cidr` | `skip` or `send` CIDR blocks | `skip` |
-//! | `wildcards` | `skip`, or `base-domain` (`*.a.example` becomes `a.example`) | `skip` |
-//! | `min_score` | the lowest External Score imported | none |
-//! | `categories.allow` | only these categories (IDs or names) | all |
-//! | `categories.deny` | never these categories | none |
-//! | `rating.bands` | `(lowest score, rating)` pairs | 20→1, 40→2, 60→3, 80→4, 100→5 |
-//! | `rating.fixed` | one rating for every indicator, instead of bands | unset |
-//! | `confidence` | the confidence of every indicator, 0 to 100 | 50 |
-//! | `feed_tag` | a tag every upserted indicator carries | none |
-//! | `removal.action` | `delete`, `deactivate`, `zero-rating`, `tag` or `keep` | `deactivate` |
-//! | `removal.tag` | the tag of the `tag` action | `ET Removed` |
-//! | `removal.max_percent` | the mass-removal guard's share of the previous import | 20 |
-//! | `removal.allow_mass_removal` | let removals beyond that share through | false |
 
 use std::fmt;
 use std::str::FromStr;
@@ -216,6 +195,27 @@ pub const DEFAULT_MAX_REMOVAL_PERCENT: f64 = 20.0;
 pub const DEFAULT_CONFIDENCE: u8 = 50;
 
 /// The operator's settings, validated. Made by [`MapperConfig::builder`].
+///
+/// Errors name the setting with the names below, which the application's configuration file
+/// is expected to use too:
+///
+/// | setting | meaning | default |
+/// | --- | --- | --- |
+/// | `owner` | the ThreatConnect owner the feed writes to | (required) |
+/// | `types` | `Address`, `Host`: the types to collect | both |
+/// | `cidr` | `skip` or `send` CIDR blocks | `skip` |
+/// | `wildcards` | `skip`, or `base-domain` (`*.a.example` becomes `a.example`) | `skip` |
+/// | `min_score` | the lowest External Score imported | none |
+/// | `categories.allow` | only these categories (IDs or names) | all |
+/// | `categories.deny` | never these categories | none |
+/// | `rating.bands` | `(lowest score, rating)` pairs | 20→1, 40→2, 60→3, 80→4, 100→5 |
+/// | `rating.fixed` | one rating for every indicator, instead of bands | unset |
+/// | `confidence` | the confidence of every indicator, 0 to 100 | 50 |
+/// | `feed_tag` | a tag every upserted indicator carries | none |
+/// | `removal.action` | `delete`, `deactivate`, `zero-rating`, `tag` or `keep` | `deactivate` |
+/// | `removal.tag` | the tag of the `tag` action | `ET Removed` |
+/// | `removal.max_percent` | the mass-removal guard's share of the previous import | 20 |
+/// | `removal.allow_mass_removal` | let removals beyond that share through | false |
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapperConfig {
     pub(crate) owner: String,

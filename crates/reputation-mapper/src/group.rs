@@ -754,6 +754,33 @@ mod tests {
     }
 
     #[test]
+    fn two_lists_group_on_two_threads() {
+        let config = config();
+        let (ip_grouper, domain_grouper) = std::thread::scope(|scope| {
+            let ips = scope.spawn(|| {
+                let mut grouper = grouper(&config);
+                grouper.row(ip("192.0.2.1", 1, 50));
+                grouper
+            });
+            let domains = scope.spawn(|| {
+                let mut grouper = grouper(&config);
+                grouper.row(domain("a.example", 1, 50));
+                grouper
+            });
+            (ips.join().unwrap(), domains.join().unwrap())
+        });
+        let mut merged = ip_grouper;
+        merged.merge(domain_grouper);
+        let mapped = merged.finish();
+
+        // The result is shared between threads too (the app serialises while it diffs).
+        std::thread::scope(|scope| {
+            let values = scope.spawn(|| values(&mapped));
+            assert_eq!(values.join().unwrap(), ["192.0.2.1", "a.example"]);
+        });
+    }
+
+    #[test]
     fn merged_groupers_equal_one_grouper_of_all_rows() {
         let ip_rows = [
             dated(ip("192.0.2.1", 10, 90), "2019-01-01", "2019-06-01"),

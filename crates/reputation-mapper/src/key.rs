@@ -1,20 +1,4 @@
 //! What identifies an indicator: its type and its value in normal form.
-//!
-//! # The text form
-//!
-//! A key's stable text form is the ThreatConnect type name, one TAB, and the value in the
-//! form ThreatConnect stores:
-//!
-//! ```text
-//! Address<TAB>198.51.100.7
-//! Address<TAB>2001:db8:0:0:0:0:0:1000
-//! Host<TAB>xn--bcher-kva.example
-//! CIDR<TAB>198.51.100.0/24
-//! ```
-//!
-//! The form never changes between releases, so a state store may keep it as is. A key is
-//! always in normal form: [`IndicatorKey::parse`] refuses a text whose value is spelled any
-//! other way, and [`IndicatorKey::new`] brings a value to normal form first.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -107,7 +91,24 @@ impl FromStr for IndicatorKind {
 
 /// An indicator's identity: its type and its value in normal form.
 ///
-/// It is held as its [text form](self), so that a map keyed by `IndicatorKey` can be searched
+/// # The text form
+///
+/// A key's stable text form is the ThreatConnect type name, one TAB, and the value in the
+/// form ThreatConnect stores:
+///
+/// ```text
+/// Address<TAB>198.51.100.7
+/// Address<TAB>2001:db8:0:0:0:0:0:1000
+/// Host<TAB>xn--bcher-kva.example
+/// CIDR<TAB>198.51.100.0/24
+/// ```
+///
+/// The form never changes between releases, so a state store may keep it as is (it is also
+/// how a key serialises). A key is always in normal form: [`IndicatorKey::parse`] refuses a
+/// text whose value is spelled any other way, and [`IndicatorKey::new`] brings a value to
+/// normal form first.
+///
+/// The key is held as its text form, so that a map keyed by `IndicatorKey` can be searched
 /// with a [`KeyRef`] or a `&str` of that form without building a key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IndicatorKey(Box<str>);
@@ -150,6 +151,15 @@ impl IndicatorKey {
             ));
         }
         Ok(normal)
+    }
+
+    /// Builds a key from a kind and a value the crate has just written in normal form.
+    pub(crate) fn from_normal_parts(kind: IndicatorKind, value: &str) -> IndicatorKey {
+        let mut text = String::with_capacity(kind.as_str().len() + 1 + value.len());
+        text.push_str(kind.as_str());
+        text.push('\t');
+        text.push_str(value);
+        IndicatorKey::from_normal_text(&text)
     }
 
     /// Builds a key from text the crate has just written in normal form.
@@ -322,7 +332,7 @@ pub fn xid(owner: &str, kind: IndicatorKind, value: &str) -> String {
 
     let mut xid = String::with_capacity(XID_PREFIX.len() + 64);
     xid.push_str(XID_PREFIX);
-    xid.push_str(&hex::encode(hasher.finalize()));
+    normalize::push_hex_bytes(&mut xid, &hasher.finalize());
     xid
 }
 

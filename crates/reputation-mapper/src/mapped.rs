@@ -260,14 +260,14 @@ impl View<'_> {
         indicator.first_seen = self.first_seen.map(midnight);
         indicator.last_seen = self.last_seen.map(midnight);
 
-        indicator
-            .attribute
-            .push(attribute(EXTERNAL_SCORE, self.external_score.to_string()));
+        let mut score = String::with_capacity(3);
+        push_decimal(&mut score, u32::from(self.external_score));
+        indicator.attribute.push(attribute(EXTERNAL_SCORE, score));
         for (name, date) in [(FIRST_SEEN, self.first_seen), (LAST_SEEN, self.last_seen)] {
             if let Some(date) = date {
-                indicator
-                    .attribute
-                    .push(attribute(name, date.format("%Y-%m-%d").to_string()));
+                let mut value = String::with_capacity(10);
+                push_date(&mut value, date);
+                indicator.attribute.push(attribute(name, value));
             }
         }
 

@@ -104,24 +104,91 @@ pub(crate) fn canonical_ip(addr: IpAddr) -> IpAddr {
     }
 }
 
+/// A small text assembled on the stack, so that a value costs one `push_str`.
+struct StackText<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn push_decimal(&mut self, value: u32) {
+        let mut digits = [0u8; 10];
+        let mut start = digits.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for &digit in &digits[start..] {
+            self.push(digit);
+        }
+    }
+
+    fn push_padded(&mut self, value: u32, width: u32) {
+        let mut divisor = 10u32.pow(width - 1);
+        while divisor > 0 {
+            self.push(b'0' + ((value / divisor) % 10) as u8);
+            divisor /= 10;
+        }
+    }
+
+    /// A 16-bit group in lower-case hex without leading zeros.
+    fn push_hex(&mut self, group: u16) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut started = false;
+        for shift in [12u32, 8, 4, 0] {
+            let nibble = usize::from((group >> shift) & 0xf);
+            if nibble != 0 || started || shift == 0 {
+                self.push(HEX[nibble]);
+                started = true;
+            }
+        }
+    }
+
+    fn append_to(&self, out: &mut String) {
+        // Only ASCII digits, letters and separators were pushed.
+        out.push_str(std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII"));
+    }
+}
+
 /// Appends an IPv4 address as a dotted quad.
 pub(crate) fn push_ipv4(out: &mut String, addr: Ipv4Addr) {
+    let mut text = StackText::<15>::new();
     for (index, octet) in addr.octets().into_iter().enumerate() {
         if index > 0 {
-            out.push('.');
+            text.push(b'.');
         }
-        push_decimal(out, u32::from(octet));
+        text.push_decimal(u32::from(octet));
     }
+    text.append_to(out);
 }
 
 /// Appends an IPv6 address written out in full: eight groups, no leading zeros, no `::`.
 pub(crate) fn push_ipv6(out: &mut String, addr: Ipv6Addr) {
+    let mut text = StackText::<39>::new();
     for (index, group) in addr.segments().into_iter().enumerate() {
         if index > 0 {
-            out.push(':');
+            text.push(b':');
         }
-        push_hex(out, group);
+        text.push_hex(group);
     }
+    text.append_to(out);
 }
 
 /// Appends an address in its stored form.
@@ -156,33 +223,10 @@ pub(crate) fn push_cidr(out: &mut String, network: IpAddr, prefix: u8) {
 }
 
 /// Appends a number in decimal.
-pub(crate) fn push_decimal(out: &mut String, mut value: u32) {
-    let mut digits = [0u8; 10];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[start..] {
-        out.push(char::from(digit));
-    }
-}
-
-/// Appends a 16-bit group in lower-case hex without leading zeros.
-fn push_hex(out: &mut String, group: u16) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut started = false;
-    for shift in [12u32, 8, 4, 0] {
-        let nibble = usize::from((group >> shift) & 0xf);
-        if nibble != 0 || started || shift == 0 {
-            out.push(char::from(HEX[nibble]));
-            started = true;
-        }
-    }
+pub(crate) fn push_decimal(out: &mut String, value: u32) {
+    let mut text = StackText::<10>::new();
+    text.push_decimal(value);
+    text.append_to(out);
 }
 
 /// Appends a date as `YYYY-MM-DD`.
@@ -190,23 +234,27 @@ pub(crate) fn push_date(out: &mut String, date: chrono::NaiveDate) {
     use chrono::Datelike;
 
     let year = date.year();
-    if (0..=9999).contains(&year) {
-        push_padded(out, year as u32, 4);
-    } else {
+    if !(0..=9999).contains(&year) {
         // Outside four digits chrono's own form (with a sign) is as good as any.
-        out.push_str(&date.format("%Y").to_string());
+        out.push_str(&date.format("%Y-%m-%d").to_string());
+        return;
     }
-    out.push('-');
-    push_padded(out, date.month(), 2);
-    out.push('-');
-    push_padded(out, date.day(), 2);
+    let mut text = StackText::<10>::new();
+    text.push_padded(year as u32, 4);
+    text.push(b'-');
+    text.push_padded(date.month(), 2);
+    text.push(b'-');
+    text.push_padded(date.day(), 2);
+    text.append_to(out);
 }
 
-fn push_padded(out: &mut String, value: u32, width: u32) {
-    let mut divisor = 10u32.pow(width - 1);
-    while divisor > 0 {
-        out.push(char::from(b'0' + ((value / divisor) % 10) as u8));
-        divisor /= 10;
+/// Appends bytes as lower-case hex.
+pub(crate) fn push_hex_bytes(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
 }
 
@@ -327,6 +375,23 @@ mod tests {
             chrono::NaiveDate::from_ymd_opt(2018, 1, 5).unwrap(),
         );
         assert_eq!(out, "2018-01-05");
+    }
+
+    #[test]
+    fn dates_outside_four_digit_years_keep_chrono_form() {
+        let mut out = String::new();
+        push_date(
+            &mut out,
+            chrono::NaiveDate::from_ymd_opt(-1, 12, 31).unwrap(),
+        );
+        assert_eq!(out, "-0001-12-31");
+    }
+
+    #[test]
+    fn hex_bytes() {
+        let mut out = String::new();
+        push_hex_bytes(&mut out, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(out, "000fa5ff");
     }
 
     #[test]

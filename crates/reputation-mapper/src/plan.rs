@@ -119,10 +119,13 @@ impl<'d> Plan<'d> {
     /// drop it).
     pub fn upserts(&self) -> impl Iterator<Item = Upsert> + 'd {
         let diff = self.diff;
-        diff.to_send().map(|indicator| Upsert {
-            key: indicator.key(),
-            fingerprint: indicator.fingerprint(),
-            indicator: indicator.to_batch_indicator(),
+        diff.to_send().map(|mapped| {
+            let indicator = mapped.to_batch_indicator();
+            Upsert {
+                key: IndicatorKey::from_normal_parts(mapped.kind(), &indicator.summary),
+                fingerprint: mapped.fingerprint(),
+                indicator,
+            }
         })
     }
 
