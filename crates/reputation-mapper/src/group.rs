@@ -237,11 +237,18 @@ impl<'t, N: CategoryNames + ?Sized> Grouper<'t, N> {
         mapped
     }
 
-    fn drop_row(&mut self, reason: DropReason, row: &Row<'_>, detail: Option<String>) {
+    /// Counts a dropped row; `detail` is asked for only while examples are kept, so that a
+    /// filter dropping millions of rows allocates nothing for them.
+    fn drop_row(
+        &mut self,
+        reason: DropReason,
+        row: &Row<'_>,
+        detail: impl FnOnce() -> Option<String>,
+    ) {
         trace!(value = %row.indicator, %reason, "row dropped");
         self.counts.rows_dropped.add(reason, || DroppedExample {
             value: shorten(&row.indicator.to_string(), 100),
-            detail,
+            detail: detail(),
         });
     }
 
@@ -307,15 +314,15 @@ impl<'t, N: CategoryNames + ?Sized> Grouper<'t, N> {
                 self.groups.hosts.add(found, held, first_seen);
                 self.counts.rows_grouped += 1;
             }
-            Err(error) => self.drop_row(DropReason::InvalidHost, row, Some(error.to_string())),
+            Err(error) => self.drop_row(DropReason::InvalidHost, row, || Some(error.to_string())),
         }
     }
 
     fn add_address(&mut self, row: &Row<'_>, addr: IpAddr, held: CategoryScore, first_seen: i32) {
         let addr = normalize::canonical_ip(addr);
         if addr.is_unspecified() {
-            let detail = "the unspecified address is not an indicator".to_owned();
-            self.drop_row(DropReason::InvalidAddress, row, Some(detail));
+            let detail = || Some("the unspecified address is not an indicator".to_owned());
+            self.drop_row(DropReason::InvalidAddress, row, detail);
             return;
         }
         match addr {
@@ -339,8 +346,8 @@ impl<'t, N: CategoryNames + ?Sized> Grouper<'t, N> {
                 self.counts.rows_grouped += 1;
             }
             None => {
-                let detail = format!("the prefix /{} is too long", block.prefix);
-                self.drop_row(DropReason::InvalidAddress, row, Some(detail));
+                let detail = || Some(format!("the prefix /{} is too long", block.prefix));
+                self.drop_row(DropReason::InvalidAddress, row, detail);
             }
         }
     }
@@ -352,12 +359,12 @@ impl<N: CategoryNames + ?Sized> RowSink for Grouper<'_, N> {
 
         let kind = match self.kind_of(&row.indicator) {
             Ok(kind) => kind,
-            Err(reason) => return self.drop_row(reason, &row, None),
+            Err(reason) => return self.drop_row(reason, &row, || None),
         };
         let host_name = match kind {
             IndicatorKind::Host => match self.host_name(&row.indicator) {
                 Ok(name) => Some(name),
-                Err(reason) => return self.drop_row(reason, &row, None),
+                Err(reason) => return self.drop_row(reason, &row, || None),
             },
             _ => None,
         };
@@ -370,7 +377,8 @@ impl<N: CategoryNames + ?Sized> RowSink for Grouper<'_, N> {
             Verdict::Invalid => Some(DropReason::InvalidCategory),
         };
         if let Some(reason) = reason {
-            return self.drop_row(reason, &row, Some(format!("category {}", row.category)));
+            let detail = || Some(format!("category {}", row.category));
+            return self.drop_row(reason, &row, detail);
         }
         if !category.known {
             self.count_unknown_category(category.key);
