@@ -4,8 +4,13 @@
 //! libraries.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod destination;
 pub mod exit;
+pub mod job;
 pub mod lock;
 pub mod report;
+pub mod settings;
 pub mod state;
+pub mod summary;
