@@ -66,14 +66,14 @@ impl RatingBands {
             let rating = Rating::new(rating).ok_or_else(|| {
                 Error::setting(&setting, format!("the rating {rating} is not 0 to 5"))
             })?;
-            if let Some(&(previous, _)) = checked.last() {
-                if lowest_score <= previous {
-                    let reason = format!(
-                        "the lowest score {lowest_score} is not above the previous band's \
+            if let Some(&(previous, _)) = checked.last()
+                && lowest_score <= previous
+            {
+                let reason = format!(
+                    "the lowest score {lowest_score} is not above the previous band's \
                          ({previous})"
-                    );
-                    return Err(Error::setting(setting, reason));
-                }
+                );
+                return Err(Error::setting(setting, reason));
             }
             checked.push((lowest_score, rating));
         }
@@ -520,10 +520,10 @@ fn check_types(types: &[IndicatorKind]) -> Result<(bool, bool), Error> {
 
 fn check_selectors(setting: &str, selectors: &[CategorySelector]) -> Result<(), Error> {
     for selector in selectors {
-        if let CategorySelector::Name(name) = selector {
-            if name.trim().is_empty() {
-                return Err(Error::setting(setting, "a category name cannot be empty"));
-            }
+        if let CategorySelector::Name(name) = selector
+            && name.trim().is_empty()
+        {
+            return Err(Error::setting(setting, "a category name cannot be empty"));
         }
     }
     Ok(())

@@ -46,13 +46,17 @@ pub fn raw_settings(
         Some(path) => RawSettings::from_file(path)?,
         None => RawSettings::default(),
     };
-    Ok(from_file.overridden_by(RawSettings::from_env(env)).overridden_by(cli.settings.to_raw()))
+    Ok(from_file
+        .overridden_by(RawSettings::from_env(env))
+        .overridden_by(cli.settings.to_raw()))
 }
 
 /// What a command needs of the settings.
 pub fn need_of(command: &Command) -> Need {
     match command {
-        Command::Run(RunArgs { dry_run: Some(_), .. }) => Need::DryRun,
+        Command::Run(RunArgs {
+            dry_run: Some(_), ..
+        }) => Need::DryRun,
         Command::Run(_) => Need::Run,
         Command::Check => Need::Check,
         Command::Map(_) => Need::Map,
@@ -157,7 +161,10 @@ fn identity(args: &RunArgs, settings: &Settings) -> Identity {
         (None, Some(tc)) => tc.url.clone(),
         _ => DRY_RUN_URL.to_owned(),
     };
-    Identity { url, owner: settings.owner().to_owned() }
+    Identity {
+        url,
+        owner: settings.owner().to_owned(),
+    }
 }
 
 fn describe_destination(args: &RunArgs, settings: &Settings) -> String {
@@ -197,7 +204,10 @@ async fn import(
     let source = list_source(settings)?;
     let destination: Box<dyn Destination> = match &args.dry_run {
         Some(dir) => Box::new(DryRunFolder::create(dir, settings.chunk_limits)?),
-        None => Box::new(ThreatConnect::new(threatconnect_client(settings)?, identity.url.clone())),
+        None => Box::new(ThreatConnect::new(
+            threatconnect_client(settings)?,
+            identity.url.clone(),
+        )),
     };
 
     let options = JobOptions {
@@ -215,7 +225,9 @@ async fn import(
         "run started"
     );
     let job = Job::new(&options, source, destination.as_ref());
-    job.run(state, report).await.map_err(|error: JobError| Box::new(error) as _)
+    job.run(state, report)
+        .await
+        .map_err(|error: JobError| Box::new(error) as _)
 }
 
 fn finish_run(
@@ -271,7 +283,10 @@ pub fn list_source(
     match &settings.source {
         SourceSetting::Directory(dir) => Ok(Arc::new(DirectorySource::new(dir))),
         SourceSetting::Url(url) => {
-            let code = settings.subscription_code.clone().expect("resolved for a URL source");
+            let code = settings
+                .subscription_code
+                .clone()
+                .expect("resolved for a URL source");
             let mut builder = HttpSource::builder(url.clone(), code).user_agent(USER_AGENT);
             if let Some(ca) = &settings.extra_ca_file {
                 builder = builder.extra_ca_file(ca.clone());
@@ -287,7 +302,10 @@ pub fn list_source(
 ///
 /// Where the client cannot be built (a bad CA file, a bad URL).
 pub fn threatconnect_client(settings: &Settings) -> Result<Client, threatconnect_client::Error> {
-    let tc = settings.threatconnect.as_ref().expect("resolved for a real run");
+    let tc = settings
+        .threatconnect
+        .as_ref()
+        .expect("resolved for a real run");
     let mut builder = Client::builder(&tc.url, tc.credentials.clone())
         .user_agent(USER_AGENT)
         .chunk_limits(settings.chunk_limits)
@@ -334,11 +352,19 @@ async fn check(settings: &Settings) -> ExitCode {
 
 async fn check_source(settings: &Settings) -> Result<String, String> {
     let source = list_source(settings).map_err(|e| format!("ET source: {}", chain(&e)))?;
-    let first = settings.lists.first().copied().ok_or("no list is collected")?;
+    let first = settings
+        .lists
+        .first()
+        .copied()
+        .ok_or("no list is collected")?;
     let mut sink = CountingSink::default();
     let known = proofpoint_et_client::Validators::default();
     match source.fetch(first, &known, &mut sink).await {
-        Ok(_) => Ok(format!("ET list {} can be read ({} rows)", first.name(), sink.rows)),
+        Ok(_) => Ok(format!(
+            "ET list {} can be read ({} rows)",
+            first.name(),
+            sink.rows
+        )),
         Err(error) => Err(format!(
             "ET list {}: {} (check the subscription code and its entitlements)",
             first.name(),
@@ -351,7 +377,10 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
     let mut lines = Vec::new();
     match client.owners().await {
         Err(error) => {
-            lines.push((false, format!("ThreatConnect credentials: {}", chain(&error))));
+            lines.push((
+                false,
+                format!("ThreatConnect credentials: {}", chain(&error)),
+            ));
             return lines;
         }
         Ok(owners) => {
@@ -430,7 +459,10 @@ fn map(args: &MapArgs, settings: &Settings) -> ExitCode {
         }
     };
 
-    let mut sink = StderrRejections { grouper: &mut grouper, file: &args.file };
+    let mut sink = StderrRejections {
+        grouper: &mut grouper,
+        file: &args.file,
+    };
     let summary: ListSummary = match proofpoint_et_client::parse_path(&args.file, &mut sink) {
         Ok(summary) => summary,
         Err(error) => {
@@ -524,7 +556,10 @@ fn state(args: &StateArgs, settings: &Settings) -> ExitCode {
     let state = match State::open(&settings.state_path) {
         Ok(Some(state)) => state,
         Ok(None) => {
-            eprintln!("no state at {} (no run has committed yet)", settings.state_path.display());
+            eprintln!(
+                "no state at {} (no run has committed yet)",
+                settings.state_path.display()
+            );
             return ExitCode::Failed;
         }
         Err(error) => {

@@ -450,7 +450,11 @@ pub struct RawSettings {
 impl fmt::Debug for RawSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = self.values.iter().map(|(key, (value, origin))| {
-            let value = if spec(key).secret { "***" } else { value.as_str() };
+            let value = if spec(key).secret {
+                "***"
+            } else {
+                value.as_str()
+            };
             (key, (value, origin))
         });
         f.debug_map().entries(shown).finish()

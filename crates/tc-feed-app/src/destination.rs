@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use threatconnect_client::{
-    BatchAction, BatchIndicator, ChunkLimits, Chunker, Client, JobDocument, JobFailure,
-    JobOutcome, JobSettings,
+    BatchAction, BatchIndicator, ChunkLimits, Chunker, Client, JobDocument, JobFailure, JobOutcome,
+    JobSettings,
 };
 
 /// One value a job rejected.
@@ -105,7 +105,10 @@ impl Destination for ThreatConnect {
         settings: JobSettings,
         indicators: BoxStream<'static, BatchIndicator>,
     ) -> BoxStream<'static, JobReply> {
-        self.client.submit(settings, indicators).map(reply_of).boxed()
+        self.client
+            .submit(settings, indicators)
+            .map(reply_of)
+            .boxed()
     }
 }
 
@@ -126,7 +129,11 @@ fn confirmation_of(outcome: &JobOutcome) -> Confirmation {
         .iter()
         .filter_map(|error| {
             let value = error.indicator.clone()?;
-            Some(RejectedItem { value, reason: error.reason.clone(), code: error.code })
+            Some(RejectedItem {
+                value,
+                reason: error.reason.clone(),
+                code: error.code,
+            })
         })
         .collect();
     Confirmation {
@@ -169,7 +176,11 @@ impl DryRunFolder {
                 fs::remove_file(path)?;
             }
         }
-        Ok(DryRunFolder { jobs, limits, next_order: Arc::new(AtomicUsize::new(1)) })
+        Ok(DryRunFolder {
+            jobs,
+            limits,
+            next_order: Arc::new(AtomicUsize::new(1)),
+        })
     }
 
     /// The folder the job documents go to.
@@ -179,7 +190,10 @@ impl DryRunFolder {
 }
 
 fn is_job_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default();
     let numbered = name.len() > 5 && name[..4].bytes().all(|b| b.is_ascii_digit());
     numbered && name.ends_with(".json")
 }

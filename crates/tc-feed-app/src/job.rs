@@ -32,11 +32,11 @@ use proofpoint_et_client::{
     Validators,
 };
 use reputation_mapper::{
-    CategoryNames, DiffOptions, Grouper, IndicatorKey, IndicatorKind, KeyRef, MapperConfig,
-    MappedIndicators, ParkedValues, Plan, RemovalAction,
+    CategoryNames, DiffOptions, Grouper, IndicatorKey, IndicatorKind, KeyRef, MappedIndicators,
+    MapperConfig, ParkedValues, Plan, RemovalAction,
 };
 use threatconnect_client::{BatchIndicator, JobSettings};
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::destination::{Confirmation, Destination, JobReply};
 use crate::report::{JobReport, ListReport, ListStatus, RejectedRows, RejectedValue, Report};
@@ -111,8 +111,15 @@ impl<'a> Job<'a> {
         source: Arc<dyn ListSource>,
         destination: &'a dyn Destination,
     ) -> Job<'a> {
-        let pause_at = std::env::var("TC_FEED_PAUSE_AT").ok().filter(|p| PAUSE_POINTS.contains(&p.as_str()));
-        Job { options, source, destination, pause_at }
+        let pause_at = std::env::var("TC_FEED_PAUSE_AT")
+            .ok()
+            .filter(|p| PAUSE_POINTS.contains(&p.as_str()));
+        Job {
+            options,
+            source,
+            destination,
+            pause_at,
+        }
     }
 
     /// Runs one import against `state`, recording what happens in `report`.
@@ -132,11 +139,18 @@ impl<'a> Job<'a> {
         let started = Instant::now();
         let categories = Arc::new(self.categories().await);
         let fetched = self.fetch_all(state, full, &categories).await?;
-        report.durations_ms.insert("fetch_and_map".into(), elapsed_ms(started));
+        report
+            .durations_ms
+            .insert("fetch_and_map".into(), elapsed_ms(started));
 
-        if fetched.iter().all(|list| matches!(list.outcome, Ok(FetchOutcome::NotModified { .. }))) {
+        if fetched
+            .iter()
+            .all(|list| matches!(list.outcome, Ok(FetchOutcome::NotModified { .. })))
+        {
             for list in &fetched {
-                report.lists.insert(list.file.name().to_owned(), unchanged_report());
+                report
+                    .lists
+                    .insert(list.file.name().to_owned(), unchanged_report());
             }
             info!("every list is unchanged and nothing is pending: nothing to do");
             report.stopped_early = Some("every list is unchanged and nothing is pending".into());
@@ -158,20 +172,24 @@ impl<'a> Job<'a> {
                 Ok(ListResult::Unchanged) => {}
                 Ok(ListResult::NotImported(error)) => {
                     all_converged = false;
-                    report.warn(format!("the list {name} was not imported: {}", chain(&*error)));
+                    report.warn(format!(
+                        "the list {name} was not imported: {}",
+                        chain(&*error)
+                    ));
                     first_failure.get_or_insert(error);
                 }
                 Err(error) => return Err(error),
             }
         }
 
-        if !imported_any {
-            if let Some(error) = first_failure {
-                return Err(JobError::NoList(error));
-            }
+        if !imported_any && let Some(error) = first_failure {
+            return Err(JobError::NoList(error));
         }
         if full && all_converged {
-            let delta = StateDelta { last_full_refresh: Some(now), ..StateDelta::default() };
+            let delta = StateDelta {
+                last_full_refresh: Some(now),
+                ..StateDelta::default()
+            };
             state.commit(delta)?;
         }
         Ok(())
@@ -190,13 +208,20 @@ impl<'a> Job<'a> {
             return false;
         }
         let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX);
-        state.meta().last_full_refresh.is_none_or(|last| now - last >= every)
+        state
+            .meta()
+            .last_full_refresh
+            .is_none_or(|last| now - last >= every)
     }
 
     async fn categories(&self) -> CategoryTable {
         match self.source.categories().await {
             Ok(table) => {
-                debug!(categories = table.len(), builtin = table.is_builtin(), "category table");
+                debug!(
+                    categories = table.len(),
+                    builtin = table.is_builtin(),
+                    "category table"
+                );
                 table
             }
             Err(error) => {
@@ -216,7 +241,10 @@ impl<'a> Job<'a> {
         let mut tasks = Vec::new();
         for &file in &self.options.lists {
             let known = if full || list_pending(state, file) {
-                debug!(list = file.name(), "the list has pending work: downloading it whole");
+                debug!(
+                    list = file.name(),
+                    "the list has pending work: downloading it whole"
+                );
                 Validators::default()
             } else {
                 validators_of(state, file)
@@ -226,7 +254,8 @@ impl<'a> Job<'a> {
             let config = self.options.mapper.clone();
             let span = info_span!("list", list = file.name());
             tasks.push(tokio::spawn(
-                async move { fetch_one(source, file, known, config, categories).await }.instrument(span),
+                async move { fetch_one(source, file, known, config, categories).await }
+                    .instrument(span),
             ));
         }
 
@@ -257,7 +286,10 @@ impl<'a> Job<'a> {
                 report.lists.insert(name, unchanged_report());
                 return Ok(ListResult::Unchanged);
             }
-            Ok(FetchOutcome::Complete { validators, summary }) => (validators, summary),
+            Ok(FetchOutcome::Complete {
+                validators,
+                summary,
+            }) => (validators, summary),
             Err(error) => {
                 warn!(list = %name, error = %chain(&error), "the list was not imported; nothing of it is removed");
                 list_report.status = ListStatus::NotImported;
@@ -317,10 +349,17 @@ impl<'a> Job<'a> {
                 last_modified: validators.last_modified.clone(),
                 committed_at: Utc::now(),
             };
-            state.commit(StateDelta { lists: vec![(name.clone(), record)], ..Default::default() })?;
+            state.commit(StateDelta {
+                lists: vec![(name.clone(), record)],
+                ..Default::default()
+            })?;
         }
         report.lists.insert(name, list_report);
-        Ok(if converged { ListResult::Converged } else { ListResult::Pending })
+        Ok(if converged {
+            ListResult::Converged
+        } else {
+            ListResult::Pending
+        })
     }
 }
 
@@ -357,9 +396,18 @@ async fn fetch_one(
     let outcome = source.fetch(file, &known, &mut sink).await;
 
     let complete = matches!(outcome, Ok(FetchOutcome::Complete { .. }));
-    let ListSink { grouper, rejected_rows, .. } = sink;
+    let ListSink {
+        grouper,
+        rejected_rows,
+        ..
+    } = sink;
     let mapped = complete.then(|| grouper.finish());
-    Ok(FetchedList { file, outcome, mapped, rejected_rows })
+    Ok(FetchedList {
+        file,
+        outcome,
+        mapped,
+        rejected_rows,
+    })
 }
 
 /// The category table as the mapper reads it.
@@ -387,7 +435,12 @@ struct ListSink<'t> {
 impl<'t> ListSink<'t> {
     fn new(config: &'t MapperConfig, names: &'t CategoryTableNames<'t>) -> Result<Self, JobError> {
         let grouper = Grouper::new(config, names).map_err(JobError::Mapper)?;
-        Ok(ListSink { config, names, grouper, rejected_rows: BTreeMap::new() })
+        Ok(ListSink {
+            config,
+            names,
+            grouper,
+            rejected_rows: BTreeMap::new(),
+        })
     }
 }
 
@@ -399,7 +452,10 @@ impl RowSink for ListSink<'_> {
     fn rejection(&mut self, rejection: Rejection) {
         tracing::trace!(%rejection, "row rejected");
         let reason = format!("{}: {}", rejection.field, rejection_kind(&rejection.reason));
-        self.rejected_rows.entry(reason).or_default().add(rejection.line);
+        self.rejected_rows
+            .entry(reason)
+            .or_default()
+            .add(rejection.line);
         self.grouper.rejection(rejection);
     }
 
@@ -428,12 +484,19 @@ fn rejection_kind(reason: &str) -> String {
 }
 
 fn unchanged_report() -> ListReport {
-    ListReport { status: ListStatus::Unchanged, ..ListReport::default() }
+    ListReport {
+        status: ListStatus::Unchanged,
+        ..ListReport::default()
+    }
 }
 
 fn fill_mapping_counts(report: &mut ListReport, mapped: &MappedIndicators) {
     let counts = mapped.counts();
-    for kind in [IndicatorKind::Address, IndicatorKind::Host, IndicatorKind::Cidr] {
+    for kind in [
+        IndicatorKind::Address,
+        IndicatorKind::Host,
+        IndicatorKind::Cidr,
+    ] {
         let count = counts.indicators.get(kind);
         if count > 0 {
             report.indicators.insert(kind.as_str().to_owned(), count);
@@ -444,7 +507,9 @@ fn fill_mapping_counts(report: &mut ListReport, mapped: &MappedIndicators) {
     }
     let below_min_score = counts.below_min_score.total();
     if below_min_score > 0 {
-        report.dropped.insert("below min_score".to_owned(), below_min_score);
+        report
+            .dropped
+            .insert("below min_score".to_owned(), below_min_score);
     }
 }
 
@@ -523,7 +588,9 @@ impl ListImport<'_, '_> {
         state: &mut State,
     ) -> Result<(), JobError> {
         let parked = Parked(state);
-        let options = DiffOptions::new([self.list_kind]).full_refresh(full).parked(&parked);
+        let options = DiffOptions::new([self.list_kind])
+            .full_refresh(full)
+            .parked(&parked);
         let diff = mapped.diff(state, &options);
         let counts = diff.counts();
         self.report.added = counts.added.total();
@@ -552,7 +619,10 @@ impl ListImport<'_, '_> {
         for indicator in diff.parked() {
             let key = indicator.key();
             if let Some(rejected) = state.meta().rejected.get(key.as_str()) {
-                let value = RejectedValue { indicator: display_key(&key), reason: rejected.reason.clone() };
+                let value = RejectedValue {
+                    indicator: display_key(&key),
+                    reason: rejected.reason.clone(),
+                };
                 self.parked.push(value);
             }
         }
@@ -562,24 +632,40 @@ impl ListImport<'_, '_> {
         if plan.upsert_count() == 0 {
             return Ok(());
         }
-        info!(list = self.list_name, indicators = plan.upsert_count(), "sending upserts");
+        info!(
+            list = self.list_name,
+            indicators = plan.upsert_count(),
+            "sending upserts"
+        );
         let sent: Mutex<Vec<(IndicatorKey, u64)>> = Mutex::new(Vec::new());
         let indicators = plan.upserts().map(|upsert| {
-            sent.lock().expect("not poisoned").push((upsert.key, upsert.fingerprint));
+            sent.lock()
+                .expect("not poisoned")
+                .push((upsert.key, upsert.fingerprint));
             upsert.indicator
         });
         let settings = plan.upsert_settings();
-        self.send(settings, indicators, "upsert", state, |confirmation, state, import| {
-            let sent = sent.lock().expect("not poisoned");
-            let carried = &sent[confirmation.positions.clone()];
-            import.commit_upserts(confirmation, carried, state)
-        })
+        self.send(
+            settings,
+            indicators,
+            "upsert",
+            state,
+            |confirmation, state, import| {
+                let sent = sent.lock().expect("not poisoned");
+                let carried = &sent[confirmation.positions.clone()];
+                import.commit_upserts(confirmation, carried, state)
+            },
+        )
         .await
     }
 
     async fn apply_removals(&mut self, plan: &Plan<'_>, state: &mut State) -> Result<(), JobError> {
         let removed = plan.removed_keys();
-        let pending = if plan.removals_held_back() { removed.len() as u64 } else { 0 };
+        let pending = if plan.removals_held_back() {
+            removed.len() as u64
+        } else {
+            0
+        };
         let had_pending = state.meta().pending_removals.contains_key(self.list_name);
         if pending > 0 || had_pending {
             let delta = StateDelta {
@@ -597,7 +683,11 @@ impl ListImport<'_, '_> {
         }
 
         if plan.removal_action() == RemovalAction::Keep {
-            info!(list = self.list_name, removed = removed.len(), "left the list; kept as they are");
+            info!(
+                list = self.list_name,
+                removed = removed.len(),
+                "left the list; kept as they are"
+            );
             let delta = StateDelta {
                 removed: removed.to_vec(),
                 ..StateDelta::default()
@@ -605,7 +695,9 @@ impl ListImport<'_, '_> {
             return Ok(state.commit(delta)?);
         }
 
-        let Some(settings) = plan.removal_settings() else { return Ok(()) };
+        let Some(settings) = plan.removal_settings() else {
+            return Ok(());
+        };
         info!(
             list = self.list_name,
             removed = removed.len(),
@@ -615,10 +707,16 @@ impl ListImport<'_, '_> {
         let keys: Vec<&IndicatorKey> = plan.removals().map(|removal| removal.key).collect();
         let indicators = plan.removals().map(|removal| removal.indicator);
         let purpose = plan.removal_action().as_str();
-        self.send(settings, indicators, purpose, state, |confirmation, state, import| {
-            let carried = &keys[confirmation.positions.clone()];
-            import.commit_removals(confirmation, carried, state)
-        })
+        self.send(
+            settings,
+            indicators,
+            purpose,
+            state,
+            |confirmation, state, import| {
+                let carried = &keys[confirmation.positions.clone()];
+                import.commit_removals(confirmation, carried, state)
+            },
+        )
         .await
     }
 
@@ -636,11 +734,17 @@ impl ListImport<'_, '_> {
     {
         let started = Instant::now();
         let (mut sender, receiver) = mpsc::channel::<BatchIndicator>(SEND_QUEUE);
-        let mut replies = self.job.destination.send(settings.clone(), receiver.boxed());
+        let mut replies = self
+            .job
+            .destination
+            .send(settings.clone(), receiver.boxed());
 
         let produce = async move {
             for indicator in indicators {
-                if futures::SinkExt::send(&mut sender, indicator).await.is_err() {
+                if futures::SinkExt::send(&mut sender, indicator)
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -715,7 +819,11 @@ impl ListImport<'_, '_> {
                 });
                 Ok(None)
             }
-            JobReply::Failed { positions, error, fatal } => {
+            JobReply::Failed {
+                positions,
+                error,
+                fatal,
+            } => {
                 self.converged = false;
                 warn!(
                     list = self.list_name,
@@ -760,7 +868,10 @@ impl ListImport<'_, '_> {
 
         let rejected_reasons = rejected_by_value(confirmation);
         let now = Utc::now();
-        let mut delta = StateDelta { sent_at: now.timestamp(), ..StateDelta::default() };
+        let mut delta = StateDelta {
+            sent_at: now.timestamp(),
+            ..StateDelta::default()
+        };
         for (key, fingerprint) in carried {
             match rejected_reasons.get(key.value()) {
                 None => {
@@ -790,10 +901,22 @@ impl ListImport<'_, '_> {
     ) -> Rejected {
         let previous = state.meta().rejected.get(key.as_str());
         let again = previous.is_some_and(|p| p.reason == reason && p.fingerprint == fingerprint);
-        let times = if again { previous.map_or(1, |p| p.times + 1) } else { 1 };
-        let record = Rejected { reason: reason.to_owned(), fingerprint, times, last_at: now };
+        let times = if again {
+            previous.map_or(1, |p| p.times + 1)
+        } else {
+            1
+        };
+        let record = Rejected {
+            reason: reason.to_owned(),
+            fingerprint,
+            times,
+            last_at: now,
+        };
 
-        let value = RejectedValue { indicator: display_key(key), reason: reason.to_owned() };
+        let value = RejectedValue {
+            indicator: display_key(key),
+            reason: reason.to_owned(),
+        };
         if record.is_parked() {
             warn!(indicator = %value.indicator, reason, "rejected again for the same reason: parked until its content changes");
             self.parked.push(value.clone());
@@ -812,7 +935,11 @@ impl ListImport<'_, '_> {
         carried: &[&IndicatorKey],
         state: &mut State,
     ) -> Result<bool, JobError> {
-        let not_found = confirmation.rejected.iter().filter(|r| r.code == Some(ITEM_NOT_FOUND)).count();
+        let not_found = confirmation
+            .rejected
+            .iter()
+            .filter(|r| r.code == Some(ITEM_NOT_FOUND))
+            .count();
         let counted_as_done = confirmation.accounts_for_every_indicator
             || (confirmation.unprocessed == 0 && not_found as u64 >= confirmation.errors);
         if !counted_as_done {
@@ -832,7 +959,10 @@ impl ListImport<'_, '_> {
                 None => delta.removed.push((*key).clone()),
                 Some(reason) => {
                     self.converged = false;
-                    let value = RejectedValue { indicator: display_key(key), reason: (*reason).to_owned() };
+                    let value = RejectedValue {
+                        indicator: display_key(key),
+                        reason: (*reason).to_owned(),
+                    };
                     self.rejected.push(value);
                 }
             }

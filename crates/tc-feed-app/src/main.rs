@@ -27,7 +27,12 @@ fn main() -> ProcessExitCode {
     };
 
     let settings = commands::raw_settings(&cli, |name| std::env::var(name).ok()).and_then(|raw| {
-        Settings::resolve(&raw, need_of(&cli.command), dry_run.as_deref(), allow_mass_removal)
+        Settings::resolve(
+            &raw,
+            need_of(&cli.command),
+            dry_run.as_deref(),
+            allow_mass_removal,
+        )
     });
     let settings = match settings {
         Ok(settings) => settings,
@@ -38,7 +43,10 @@ fn main() -> ProcessExitCode {
     };
     install_logger(&settings);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             print_error(&error);
@@ -60,13 +68,19 @@ fn install_logger(settings: &Settings) {
         "trace".to_owned()
     } else {
         let ours = level.as_str().to_ascii_lowercase();
-        format!("warn,tc_feed={ours},tc_feed_app={ours},proofpoint_et_client={ours},threatconnect_client={ours},reputation_mapper={ours}")
+        format!(
+            "warn,tc_feed={ours},tc_feed_app={ours},proofpoint_et_client={ours},threatconnect_client={ours},reputation_mapper={ours}"
+        )
     };
     let filter = EnvFilter::new(directives);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }
 
@@ -87,9 +101,10 @@ fn listen_for_signals(stop: Arc<AtomicBool>) {
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

@@ -111,9 +111,12 @@ impl Settings {
         dry_run: Option<&Path>,
         allow_mass_removal: bool,
     ) -> Result<Settings, ConfigError> {
-        let log_level = parse_with(raw, "log_level", "error, warn, info, debug or trace", |text| {
-            text.parse::<tracing::Level>().ok()
-        })?;
+        let log_level = parse_with(
+            raw,
+            "log_level",
+            "error, warn, info, debug or trace",
+            |text| text.parse::<tracing::Level>().ok(),
+        )?;
         let log_format = parse_with(raw, "log_format", "text or json", |text| match text {
             "text" => Some(LogFormat::Text),
             "json" => Some(LogFormat::Json),
@@ -135,20 +138,29 @@ impl Settings {
 
         let types = parse_types(raw)?;
         let lists = list_files(raw, &types)?;
-        let mapper = mapper_config(raw, owner.as_deref().unwrap_or(""), &types, allow_mass_removal)?;
-        let full_refresh_every = parse_with(raw, "full_refresh_every", "a duration such as `24h`", |t| {
-            parse_duration(t).ok()
-        })?;
+        let mapper = mapper_config(
+            raw,
+            owner.as_deref().unwrap_or(""),
+            &types,
+            allow_mass_removal,
+        )?;
+        let full_refresh_every =
+            parse_with(raw, "full_refresh_every", "a duration such as `24h`", |t| {
+                parse_duration(t).ok()
+            })?;
 
         let threatconnect = match need {
             Need::Run | Need::Check => Some(threatconnect(raw)?),
             _ => None,
         };
-        let extra_ca_file = raw.get("extra_ca_file").map(|(path, _)| PathBuf::from(path));
+        let extra_ca_file = raw
+            .get("extra_ca_file")
+            .map(|(path, _)| PathBuf::from(path));
         let chunk_limits = chunk_limits(raw)?;
-        let job_concurrency = parse_with(raw, "job_concurrency", "a whole number from 1 to 8", |t| {
-            t.parse::<usize>().ok().filter(|n| (1..=8).contains(n))
-        })?;
+        let job_concurrency =
+            parse_with(raw, "job_concurrency", "a whole number from 1 to 8", |t| {
+                t.parse::<usize>().ok().filter(|n| (1..=8).contains(n))
+            })?;
 
         let state_path = state_path(raw, owner.as_deref(), dry_run)?;
         let report_path = match raw.get("report") {
@@ -182,15 +194,30 @@ impl Settings {
 
 /// A file beside `path`.
 fn beside(path: &Path, name: &str) -> PathBuf {
-    path.parent().map_or_else(|| PathBuf::from(name), |folder| folder.join(name))
+    path.parent()
+        .map_or_else(|| PathBuf::from(name), |folder| folder.join(name))
 }
 
 fn missing(key: &'static str, why: &'static str) -> ConfigError {
-    ConfigError::Missing { key, env: spec(key).env(), why }
+    ConfigError::Missing {
+        key,
+        env: spec(key).env(),
+        why,
+    }
 }
 
-fn invalid(key: &'static str, value: &str, origin: Origin, expected: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, origin, value: value.to_owned(), expected: expected.into() }
+fn invalid(
+    key: &'static str,
+    value: &str,
+    origin: Origin,
+    expected: impl Into<String>,
+) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        origin,
+        value: value.to_owned(),
+        expected: expected.into(),
+    }
 }
 
 /// Parses a setting that has a default or is required, with `parse` saying `None` for a value
@@ -231,7 +258,9 @@ fn parse_bool(text: &str) -> Option<bool> {
 
 /// A comma-separated list, each item trimmed, empty items dropped.
 fn items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',').map(str::trim).filter(|item| !item.is_empty())
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 fn parse_source(raw: &RawSettings) -> Result<SourceSetting, ConfigError> {
@@ -241,50 +270,77 @@ fn parse_source(raw: &RawSettings) -> Result<SourceSetting, ConfigError> {
         if text.contains('@') {
             let expected = "a base URL without credentials (the subscription code is a separate \
                             secret)";
-            return Err(invalid("source", "<hidden: it holds credentials>", origin, expected));
+            return Err(invalid(
+                "source",
+                "<hidden: it holds credentials>",
+                origin,
+                expected,
+            ));
         }
         return Ok(SourceSetting::Url(text.trim_end_matches('/').to_owned()));
     }
     let dir = PathBuf::from(text);
     if !dir.is_dir() {
-        return Err(invalid("source", text, origin, "an https:// URL or an existing directory"));
+        return Err(invalid(
+            "source",
+            text,
+            origin,
+            "an https:// URL or an existing directory",
+        ));
     }
     Ok(SourceSetting::Directory(dir))
 }
 
 fn parse_types(raw: &RawSettings) -> Result<Vec<IndicatorKind>, ConfigError> {
-    parse_with(raw, "types", "Address, Host or both, comma-separated", |text| {
-        let mut kinds = Vec::new();
-        for item in items(text) {
-            let kind = match item.to_ascii_lowercase().as_str() {
-                "address" | "addresses" | "ip" => IndicatorKind::Address,
-                "host" | "hosts" | "domain" => IndicatorKind::Host,
-                _ => return None,
-            };
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
+    parse_with(
+        raw,
+        "types",
+        "Address, Host or both, comma-separated",
+        |text| {
+            let mut kinds = Vec::new();
+            for item in items(text) {
+                let kind = match item.to_ascii_lowercase().as_str() {
+                    "address" | "addresses" | "ip" => IndicatorKind::Address,
+                    "host" | "hosts" | "domain" => IndicatorKind::Host,
+                    _ => return None,
+                };
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
             }
-        }
-        (!kinds.is_empty()).then_some(kinds)
-    })
+            (!kinds.is_empty()).then_some(kinds)
+        },
+    )
 }
 
 fn list_files(raw: &RawSettings, types: &[IndicatorKind]) -> Result<Vec<ListFile>, ConfigError> {
-    let format = parse_with(raw, "list_shape", "detailed, short or json", |text| match text {
-        "detailed" => Some(FileFormat::Detailed),
-        "short" => Some(FileFormat::Short),
-        "json" => Some(FileFormat::Json),
-        _ => None,
-    })?;
+    let format = parse_with(
+        raw,
+        "list_shape",
+        "detailed, short or json",
+        |text| match text {
+            "detailed" => Some(FileFormat::Detailed),
+            "short" => Some(FileFormat::Short),
+            "json" => Some(FileFormat::Json),
+            _ => None,
+        },
+    )?;
     let gzip = parse_with(raw, "gzip", "true or false", parse_bool)?;
 
-    let kinds = [(IndicatorKind::Address, ListKind::Ip), (IndicatorKind::Host, ListKind::Domain)];
+    let kinds = [
+        (IndicatorKind::Address, ListKind::Ip),
+        (IndicatorKind::Host, ListKind::Domain),
+    ];
     let lists = kinds
         .into_iter()
         .filter(|(kind, _)| types.contains(kind))
         .map(|(_, list)| {
             let file = ListFile::new(list, format);
-            if gzip && format != FileFormat::Json { file.gzipped() } else { file }
+            if gzip && format != FileFormat::Json {
+                file.gzipped()
+            } else {
+                file
+            }
         })
         .collect();
     Ok(lists)
@@ -300,9 +356,12 @@ fn mapper_config(
         .types(types.iter().copied())
         .allow_mass_removal(allow_mass_removal);
 
-    let action = parse_with(raw, "removal_action", "deactivate, delete, zero-rating, tag or keep", |t| {
-        t.parse::<RemovalAction>().ok()
-    })?;
+    let action = parse_with(
+        raw,
+        "removal_action",
+        "deactivate, delete, zero-rating, tag or keep",
+        |t| t.parse::<RemovalAction>().ok(),
+    )?;
     builder = builder.removal_action(action);
     let (removal_tag, _) = raw.get("removal_tag").expect("removal_tag has a default");
     builder = builder.removal_tag(removal_tag.trim());
@@ -321,7 +380,9 @@ fn mapper_config(
     }
     let expected = "category IDs or names, comma-separated";
     let parse_selectors = |t: &str| -> Option<Vec<CategorySelector>> {
-        items(t).map(|item| item.parse::<CategorySelector>().ok()).collect()
+        items(t)
+            .map(|item| item.parse::<CategorySelector>().ok())
+            .collect()
     };
     if let Some(allow) = parse_optional(raw, "categories_allow", expected, parse_selectors)? {
         builder = builder.allow_categories(allow);
@@ -341,16 +402,29 @@ fn mapper_config(
         _ => None,
     })?;
     builder = builder.wildcards(wildcards).cidr(cidr);
-    if let Some((tag, _)) = raw.get("feed_tag").filter(|(tag, _)| !tag.trim().is_empty()) {
+    if let Some((tag, _)) = raw
+        .get("feed_tag")
+        .filter(|(tag, _)| !tag.trim().is_empty())
+    {
         builder = builder.feed_tag(tag.trim());
     }
 
-    let share = parse_with(raw, "mass_removal_share", "a share such as `20%` or `0.2`", parse_share)?;
+    let share = parse_with(
+        raw,
+        "mass_removal_share",
+        "a share such as `20%` or `0.2`",
+        parse_share,
+    )?;
     builder = builder.max_removal_percent(share);
 
     builder.build().map_err(|error| {
         let (text, origin) = raw.get("owner").unwrap_or(("", Origin::Default));
-        invalid("owner", text, origin, format!("settings the mapper accepts: {error}"))
+        invalid(
+            "owner",
+            text,
+            origin,
+            format!("settings the mapper accepts: {error}"),
+        )
     })
 }
 
@@ -367,11 +441,14 @@ fn rating(
     raw: &RawSettings,
     builder: reputation_mapper::MapperConfigBuilder,
 ) -> Result<reputation_mapper::MapperConfigBuilder, ConfigError> {
-    let (mode, origin) = raw.get("threat_rating").expect("threat_rating has a default");
+    let (mode, origin) = raw
+        .get("threat_rating")
+        .expect("threat_rating has a default");
     let mode = mode.trim();
     if mode != "bands" {
         let fixed = mode.parse::<u8>().ok().filter(|rating| *rating <= 5);
-        let fixed = fixed.ok_or_else(|| invalid("threat_rating", mode, origin, "bands, or 0 to 5"))?;
+        let fixed =
+            fixed.ok_or_else(|| invalid("threat_rating", mode, origin, "bands, or 0 to 5"))?;
         return Ok(builder.fixed_rating(fixed));
     }
 
@@ -384,18 +461,26 @@ fn rating(
             })
             .collect();
         let bands = bands?;
-        reputation_mapper::RatingBands::new(&bands).ok().map(|_| bands)
+        reputation_mapper::RatingBands::new(&bands)
+            .ok()
+            .map(|_| bands)
     })?;
     Ok(builder.rating_bands(&bands))
 }
 
 fn chunk_limits(raw: &RawSettings) -> Result<ChunkLimits, ConfigError> {
-    let indicators = parse_with(raw, "job_max_indicators", "a whole number from 1 to 25000", |t| {
-        t.parse::<usize>().ok().filter(|n| (1..=25_000).contains(n))
-    })?;
-    let bytes = parse_with(raw, "job_max_bytes", "a whole number of bytes, at least 256", |t| {
-        t.parse::<usize>().ok().filter(|n| *n >= 256)
-    })?;
+    let indicators = parse_with(
+        raw,
+        "job_max_indicators",
+        "a whole number from 1 to 25000",
+        |t| t.parse::<usize>().ok().filter(|n| (1..=25_000).contains(n)),
+    )?;
+    let bytes = parse_with(
+        raw,
+        "job_max_bytes",
+        "a whole number of bytes, at least 256",
+        |t| t.parse::<usize>().ok().filter(|n| *n >= 256),
+    )?;
     ChunkLimits::new(indicators, bytes).map_err(|error| {
         let (text, origin) = raw.get("job_max_bytes").expect("has a default");
         invalid("job_max_bytes", text, origin, error.to_string())
@@ -426,16 +511,30 @@ fn state_path(
 fn owner_folder(owner: &str) -> String {
     owner
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Reads a secret: from its environment variable (kept in `raw` as an `Env` origin), or from
 /// the file its `_file` setting names.
-fn secret(raw: &RawSettings, key: &'static str, file_key: &'static str) -> Result<Option<String>, ConfigError> {
+fn secret(
+    raw: &RawSettings,
+    key: &'static str,
+    file_key: &'static str,
+) -> Result<Option<String>, ConfigError> {
     if let Some((value, origin)) = raw.get(key) {
         if !matches!(origin, Origin::Env(_)) {
-            return Err(ConfigError::SecretInWrongPlace { key, origin, env: spec(key).env() });
+            return Err(ConfigError::SecretInWrongPlace {
+                key,
+                origin,
+                env: spec(key).env(),
+            });
         }
         if raw.is_given(file_key) {
             return Err(ConfigError::Conflict {
@@ -446,27 +545,46 @@ fn secret(raw: &RawSettings, key: &'static str, file_key: &'static str) -> Resul
         }
         return Ok(Some(value.trim().to_owned()));
     }
-    let Some((path, _)) = raw.get(file_key) else { return Ok(None) };
+    let Some((path, _)) = raw.get(file_key) else {
+        return Ok(None);
+    };
     let path = PathBuf::from(path);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|source| ConfigError::SecretFile { key: file_key, path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+        key: file_key,
+        path: path.clone(),
+        source,
+    })?;
     let text = text.trim();
     if text.is_empty() {
         let source = std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is empty");
-        return Err(ConfigError::SecretFile { key: file_key, path, source });
+        return Err(ConfigError::SecretFile {
+            key: file_key,
+            path,
+            source,
+        });
     }
     Ok(Some(text.to_owned()))
 }
 
 fn subscription_code(raw: &RawSettings) -> Result<SubscriptionCode, ConfigError> {
-    let code = secret(raw, "et_subscription_code", "et_subscription_code_file")?
-        .ok_or_else(|| missing("et_subscription_code", "to fetch the lists from the ET server"))?;
+    let code =
+        secret(raw, "et_subscription_code", "et_subscription_code_file")?.ok_or_else(|| {
+            missing(
+                "et_subscription_code",
+                "to fetch the lists from the ET server",
+            )
+        })?;
     SubscriptionCode::new(code).map_err(|_| {
         let origin = raw.get("et_subscription_code_file").map_or_else(
             || Origin::Env(spec("et_subscription_code").env()),
             |(_, origin)| origin,
         );
-        invalid("et_subscription_code", "<hidden>", origin, "letters, digits, `-` and `_` only")
+        invalid(
+            "et_subscription_code",
+            "<hidden>",
+            origin,
+            "letters, digits, `-` and `_` only",
+        )
     })
 }
 
@@ -493,7 +611,10 @@ fn threatconnect(raw: &RawSettings) -> Result<ThreatConnectSettings, ConfigError
             return Err(missing("tc_secret_key", "with tc_access_id for HMAC auth"));
         }
         (None, None, _) => {
-            return Err(missing("tc_access_id", "with tc_secret_key (or set tc_token instead)"));
+            return Err(missing(
+                "tc_access_id",
+                "with tc_secret_key (or set tc_token instead)",
+            ));
         }
     };
     Ok(ThreatConnectSettings { url, credentials })
@@ -520,8 +641,13 @@ mod tests {
 
     #[test]
     fn dry_run_on_a_directory_needs_no_secret() {
-        let settings = Settings::resolve(&dry_run_raw(&[]), Need::DryRun, Some(Path::new("out")), false)
-            .unwrap();
+        let settings = Settings::resolve(
+            &dry_run_raw(&[]),
+            Need::DryRun,
+            Some(Path::new("out")),
+            false,
+        )
+        .unwrap();
         assert_eq!(settings.state_path, Path::new("out/state"));
         assert_eq!(settings.report_path, Path::new("out/report.json"));
         assert_eq!(settings.lists.len(), 2);

@@ -739,10 +739,7 @@ mod tests {
 
     fn upsert(keys: &[(&str, u64)], sent_at: i64) -> StateDelta {
         StateDelta {
-            upserted: keys
-                .iter()
-                .map(|(key, fp)| (k(key), *fp))
-                .collect(),
+            upserted: keys.iter().map(|(key, fp)| (k(key), *fp)).collect(),
             sent_at,
             ..StateDelta::default()
         }

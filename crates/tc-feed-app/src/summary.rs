@@ -28,9 +28,11 @@ fn summary(state: &State) -> Summary<'_> {
     for (key, _) in state.entries() {
         *by_type.entry(key.kind().as_str()).or_insert(0) += 1;
     }
-    let (parked, to_retry) = meta.rejected.iter().map(|(key, r)| (key.as_str(), r)).partition(
-        |(_, rejected): &(&str, &Rejected)| rejected.is_parked(),
-    );
+    let (parked, to_retry) = meta
+        .rejected
+        .iter()
+        .map(|(key, r)| (key.as_str(), r))
+        .partition(|(_, rejected): &(&str, &Rejected)| rejected.is_parked());
     Summary {
         path: state.path().display().to_string(),
         url: &meta.identity.url,
@@ -53,8 +55,16 @@ fn summary(state: &State) -> Summary<'_> {
 pub fn write_text(state: &State, mut out: impl Write) -> io::Result<()> {
     let summary = summary(state);
     writeln!(out, "state      {}", summary.path)?;
-    writeln!(out, "belongs to owner {:?} at {}", summary.owner, summary.url)?;
-    writeln!(out, "last run   {}", summary.last_run.as_deref().unwrap_or("never"))?;
+    writeln!(
+        out,
+        "belongs to owner {:?} at {}",
+        summary.owner, summary.url
+    )?;
+    writeln!(
+        out,
+        "last run   {}",
+        summary.last_run.as_deref().unwrap_or("never")
+    )?;
     let full = summary.last_full_refresh.as_deref().unwrap_or("never");
     writeln!(out, "last full refresh {full}")?;
     writeln!(out, "indicators {}", state.len())?;
@@ -64,7 +74,11 @@ pub fn write_text(state: &State, mut out: impl Write) -> io::Result<()> {
     writeln!(out, "lists")?;
     for (name, record) in summary.lists {
         let md5 = record.md5.as_deref().unwrap_or("-");
-        writeln!(out, "  {name}  md5 {md5}  committed {}", record.committed_at.to_rfc3339())?;
+        writeln!(
+            out,
+            "  {name}  md5 {md5}  committed {}",
+            record.committed_at.to_rfc3339()
+        )?;
     }
     for (name, count) in summary.pending_removals {
         writeln!(out, "  {name}: {count} removals held back")?;
@@ -74,7 +88,11 @@ pub fn write_text(state: &State, mut out: impl Write) -> io::Result<()> {
         writeln!(out, "  {}  {}", key.replace('\t', " "), rejected.reason)?;
     }
     if !summary.rejected_to_retry.is_empty() {
-        writeln!(out, "rejected once, retried next run {}", summary.rejected_to_retry.len())?;
+        writeln!(
+            out,
+            "rejected once, retried next run {}",
+            summary.rejected_to_retry.len()
+        )?;
     }
     Ok(())
 }
@@ -112,7 +130,10 @@ pub fn write_json(state: &State, mut out: impl Write) -> io::Result<()> {
         })
         .collect();
     indicators.sort_unstable_by(|a, b| (a.kind, a.value).cmp(&(b.kind, b.value)));
-    let export = Export { summary: summary(state), indicators };
+    let export = Export {
+        summary: summary(state),
+        indicators,
+    };
     serde_json::to_writer_pretty(&mut out, &export)?;
     writeln!(out)
 }

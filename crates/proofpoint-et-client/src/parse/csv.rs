@@ -114,17 +114,17 @@ impl CsvReader {
         if line.is_empty() || line[0] == b'#' {
             return;
         }
-        if self.expects_detailed_ip_rows() {
-            if let Some(row) = read_plain_detailed_ip_row(line, &mut self.dates) {
-                return sink.row(row);
-            }
+        if self.expects_detailed_ip_rows()
+            && let Some(row) = read_plain_detailed_ip_row(line, &mut self.dates)
+        {
+            return sink.row(row);
         }
 
         let fields = SplitLine::new(line);
-        if !fields.ascii {
-            if let Err(error) = std::str::from_utf8(line) {
-                return sink.reject(number, Field::Line, not_utf8(&error));
-            }
+        if !fields.ascii
+            && let Err(error) = std::str::from_utf8(line)
+        {
+            return sink.reject(number, Field::Line, not_utf8(&error));
         }
         if !self.seen_content {
             self.seen_content = true;

@@ -39,10 +39,10 @@ pub(crate) fn kind_of_value(text: &str) -> ListKind {
 
 /// An indicator of a list of `kind`, from a field that is known to be UTF-8.
 pub(crate) fn parse_indicator(field: &[u8], kind: ListKind) -> Result<Indicator<'_>, String> {
-    if kind == ListKind::Ip {
-        if let Some(addr) = parse_ipv4_fast(field) {
-            return Ok(Indicator::Ipv4(addr));
-        }
+    if kind == ListKind::Ip
+        && let Some(addr) = parse_ipv4_fast(field)
+    {
+        return Ok(Indicator::Ipv4(addr));
     }
     let text = std::str::from_utf8(field).unwrap_or_default();
     match kind {
@@ -231,10 +231,10 @@ impl DateCache {
         };
         let key = (year << 9) | (month << 5) | day;
         let slot = &mut self.slots[key as usize % DATE_SLOTS];
-        if slot.0 == key {
-            if let Some(date) = slot.1 {
-                return Ok(Some(date));
-            }
+        if slot.0 == key
+            && let Some(date) = slot.1
+        {
+            return Ok(Some(date));
         }
         let date = parse_date(field)?;
         *slot = (key, date);

@@ -81,10 +81,10 @@ fn indicator(text: &str) -> Indicator<'_> {
     if let Ok(v6) = text.parse::<Ipv6Addr>() {
         return Indicator::Ipv6(v6);
     }
-    if let Some((addr, prefix)) = text.split_once('/') {
-        if let (Ok(addr), Ok(prefix)) = (addr.parse::<IpAddr>(), prefix.parse::<u8>()) {
-            return Indicator::Cidr(CidrBlock { addr, prefix });
-        }
+    if let Some((addr, prefix)) = text.split_once('/')
+        && let (Ok(addr), Ok(prefix)) = (addr.parse::<IpAddr>(), prefix.parse::<u8>())
+    {
+        return Indicator::Cidr(CidrBlock { addr, prefix });
     }
     if text.contains('*') {
         Indicator::Wildcard(text)
