@@ -83,9 +83,9 @@ pub fn print_error(error: &(dyn std::error::Error + 'static)) {
     }
 }
 
-async fn run(args: &RunArgs, settings: &Settings, stop: &AtomicBool) -> ExitCode {
+async fn run(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> ExitCode {
     let Some(every) = &args.every else {
-        return run_once(args, settings).await;
+        return run_once(args, settings, stop).await;
     };
     let interval = match crate::config::parse_duration(every) {
         Ok(interval) if !interval.is_zero() => interval,
@@ -96,7 +96,7 @@ async fn run(args: &RunArgs, settings: &Settings, stop: &AtomicBool) -> ExitCode
     };
 
     loop {
-        let code = run_once(args, settings).await;
+        let code = run_once(args, settings, stop).await;
         if matches!(code, ExitCode::Usage | ExitCode::Locked) {
             return code;
         }
@@ -123,7 +123,7 @@ async fn sleep_unless_stopped(interval: Duration, stop: &AtomicBool) -> bool {
 }
 
 /// One import, from the lock to the report.
-async fn run_once(args: &RunArgs, settings: &Settings) -> ExitCode {
+async fn run_once(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> ExitCode {
     let _lock = match StateLock::acquire(&settings.state_path) {
         Ok(lock) => lock,
         Err(error @ LockError::Held { .. }) => {
@@ -152,7 +152,7 @@ async fn run_once(args: &RunArgs, settings: &Settings) -> ExitCode {
         settings.state_path.clone(),
         args.dry_run.is_some(),
     );
-    let result = import(args, settings, &identity, &mut state, &mut report).await;
+    let result = import(stop, args, settings, &identity, &mut state, &mut report).await;
     finish_run(result, state, report, settings)
 }
 
@@ -195,6 +195,7 @@ fn failed_before_start(
 
 /// The run's job: builds the source and the destination, then runs the import.
 async fn import(
+    stop: &Arc<AtomicBool>,
     args: &RunArgs,
     settings: &Settings,
     identity: &Identity,
@@ -224,7 +225,7 @@ async fn import(
         lists = settings.lists.len(),
         "run started"
     );
-    let job = Job::new(&options, source, destination.as_ref());
+    let job = Job::new(&options, source, destination.as_ref()).stop_on(Arc::clone(stop));
     job.run(state, report)
         .await
         .map_err(|error: JobError| Box::new(error) as _)

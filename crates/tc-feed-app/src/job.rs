@@ -21,6 +21,7 @@
 //!   not retried each hour, until its content changes.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -102,6 +103,7 @@ pub struct Job<'a> {
     source: Arc<dyn ListSource>,
     destination: &'a dyn Destination,
     pause_at: Option<String>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl<'a> Job<'a> {
@@ -119,7 +121,21 @@ impl<'a> Job<'a> {
             source,
             destination,
             pause_at,
+            stop: None,
         }
+    }
+
+    /// Stops the run between steps (between lists and between jobs, never mid-commit) once
+    /// `stop` is set, as SIGINT and SIGTERM do.
+    pub fn stop_on(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
     }
 
     /// Runs one import against `state`, recording what happens in `report`.
@@ -161,6 +177,11 @@ impl<'a> Job<'a> {
         let mut first_failure = None;
         let mut all_converged = true;
         for list in fetched {
+            if self.stopped() {
+                info!("stopped by a signal before the next list");
+                report.warn("the run was stopped by a signal; the next run resumes");
+                return Ok(());
+            }
             let name = list.file.name().to_owned();
             let result = self.import(list, full, state, report).await;
             match result {
@@ -734,7 +755,7 @@ impl ListImport<'_, '_> {
     {
         let started = Instant::now();
         let (mut sender, receiver) = mpsc::channel::<BatchIndicator>(SEND_QUEUE);
-        let mut replies = self
+        let replies = self
             .job
             .destination
             .send(settings.clone(), receiver.boxed());
@@ -751,6 +772,9 @@ impl ListImport<'_, '_> {
         };
         let mut fatal = None;
         let consume = async {
+            // The replies (and with them the queue's receiver) end with this block, so that a
+            // producer still waiting on the queue is released when sending stops early.
+            let mut replies = replies;
             let mut first = true;
             while let Some(reply) = replies.next().await {
                 if !first {
@@ -765,6 +789,11 @@ impl ListImport<'_, '_> {
                         break;
                     }
                     Err(error) => return Err(error),
+                }
+                if self.job.stopped() {
+                    info!(list = self.list_name, "stopped by a signal between jobs");
+                    self.converged = false;
+                    break;
                 }
             }
             Ok(())
