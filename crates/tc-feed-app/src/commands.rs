@@ -13,7 +13,7 @@ use reputation_mapper::{CategoryNames, Grouper};
 use threatconnect_client::{BatchFeature, Client};
 use tracing::{error, info, warn};
 
-use crate::cli::{Cli, Command, MapArgs, RunArgs, StateArgs};
+use crate::cli::{Cli, Command, MapArgs, ReconcileArgs, RunArgs, StateArgs};
 use crate::config::{ConfigError, RawSettings};
 use crate::destination::{Destination, DryRunFolder, ThreatConnect};
 use crate::exit::ExitCode;
@@ -61,6 +61,7 @@ pub fn need_of(command: &Command) -> Need {
         Command::Check => Need::Check,
         Command::Map(_) => Need::Map,
         Command::State(_) => Need::State,
+        Command::Reconcile(_) => Need::Run,
     }
 }
 
@@ -71,6 +72,7 @@ pub async fn execute(cli: Cli, settings: Settings, stop: Arc<AtomicBool>) -> Exi
         Command::Check => check(&settings).await,
         Command::Map(args) => map(&args, &settings),
         Command::State(args) => state(&args, &settings),
+        Command::Reconcile(args) => reconcile(&args, &settings).await,
     }
 }
 
@@ -576,6 +578,62 @@ fn state(args: &StateArgs, settings: &Settings) -> ExitCode {
     match printed {
         Ok(()) => ExitCode::Success,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::Success,
+        Err(error) => {
+            print_error(&error);
+            ExitCode::Failed
+        }
+    }
+}
+
+/// `tc-feed reconcile`: the state rebuilt from what ThreatConnect holds.
+async fn reconcile(args: &ReconcileArgs, settings: &Settings) -> ExitCode {
+    let _lock = match StateLock::acquire(&settings.state_path) {
+        Ok(lock) => lock,
+        Err(error @ LockError::Held { .. }) => {
+            print_error(&error);
+            return ExitCode::Locked;
+        }
+        Err(error) => {
+            print_error(&error);
+            return ExitCode::Failed;
+        }
+    };
+    let tc = settings
+        .threatconnect
+        .as_ref()
+        .expect("resolved for reconcile");
+    let identity = Identity {
+        url: tc.url.clone(),
+        owner: settings.owner().to_owned(),
+    };
+    let mut state = match State::open_for(&settings.state_path, &identity) {
+        Ok(state) => state,
+        Err(error @ StateError::OtherIdentity { .. }) => {
+            print_error(&error);
+            return ExitCode::Usage;
+        }
+        Err(error) => {
+            print_error(&error);
+            return ExitCode::Failed;
+        }
+    };
+
+    let clients = list_source(settings)
+        .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+        .and_then(|source| Ok((source, threatconnect_client(settings)?)));
+    let (source, client) = match clients {
+        Ok(clients) => clients,
+        Err(error) => {
+            print_error(&*error);
+            return ExitCode::Failed;
+        }
+    };
+    match crate::reconcile::reconcile(settings, source, &client, &mut state, args.report_only).await
+    {
+        Ok(reconciliation) => {
+            crate::reconcile::print(&reconciliation);
+            ExitCode::Success
+        }
         Err(error) => {
             print_error(&error);
             ExitCode::Failed

@@ -236,20 +236,7 @@ impl<'a> Job<'a> {
     }
 
     async fn categories(&self) -> CategoryTable {
-        match self.source.categories().await {
-            Ok(table) => {
-                debug!(
-                    categories = table.len(),
-                    builtin = table.is_builtin(),
-                    "category table"
-                );
-                table
-            }
-            Err(error) => {
-                warn!(error = %chain(&error), "cannot read categories.txt; using the built-in table");
-                CategoryTable::builtin()
-            }
-        }
+        categories_of(self.source.as_ref()).await
     }
 
     /// Fetches and groups every list at once, one task each.
@@ -384,6 +371,24 @@ impl<'a> Job<'a> {
     }
 }
 
+/// The source's category table, or the built-in one where it has none that reads.
+pub(crate) async fn categories_of(source: &dyn ListSource) -> CategoryTable {
+    match source.categories().await {
+        Ok(table) => {
+            debug!(
+                categories = table.len(),
+                builtin = table.is_builtin(),
+                "category table"
+            );
+            table
+        }
+        Err(error) => {
+            warn!(error = %chain(&error), "cannot read categories.txt; using the built-in table");
+            CategoryTable::builtin()
+        }
+    }
+}
+
 /// What became of one list.
 enum ListResult {
     /// Imported, and nothing is pending.
@@ -397,14 +402,14 @@ enum ListResult {
 }
 
 /// A list fetched and grouped.
-struct FetchedList {
-    file: ListFile,
-    outcome: Result<FetchOutcome, proofpoint_et_client::Error>,
-    mapped: Option<MappedIndicators>,
-    rejected_rows: BTreeMap<String, RejectedRows>,
+pub(crate) struct FetchedList {
+    pub(crate) file: ListFile,
+    pub(crate) outcome: Result<FetchOutcome, proofpoint_et_client::Error>,
+    pub(crate) mapped: Option<MappedIndicators>,
+    pub(crate) rejected_rows: BTreeMap<String, RejectedRows>,
 }
 
-async fn fetch_one(
+pub(crate) async fn fetch_one(
     source: Arc<dyn ListSource>,
     file: ListFile,
     known: Validators,
@@ -535,7 +540,7 @@ fn fill_mapping_counts(report: &mut ListReport, mapped: &MappedIndicators) {
 }
 
 /// The kinds a list file holds.
-fn kinds_of(list: ListKind) -> &'static [IndicatorKind] {
+pub(crate) fn kinds_of(list: ListKind) -> &'static [IndicatorKind] {
     match list {
         ListKind::Ip => &[IndicatorKind::Address, IndicatorKind::Cidr],
         ListKind::Domain => &[IndicatorKind::Host],
