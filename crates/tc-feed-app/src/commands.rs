@@ -124,18 +124,22 @@ async fn sleep_unless_stopped(interval: Duration, stop: &AtomicBool) -> bool {
     stop.load(Ordering::SeqCst)
 }
 
+/// Takes the lock beside the state, or says why not and with which exit code.
+fn lock(state_path: &Path) -> Result<StateLock, ExitCode> {
+    StateLock::acquire(state_path).map_err(|error| {
+        print_error(&error);
+        match error {
+            LockError::Held { .. } => ExitCode::Locked,
+            _ => ExitCode::Failed,
+        }
+    })
+}
+
 /// One import, from the lock to the report.
 async fn run_once(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> ExitCode {
-    let _lock = match StateLock::acquire(&settings.state_path) {
+    let _lock = match lock(&settings.state_path) {
         Ok(lock) => lock,
-        Err(error @ LockError::Held { .. }) => {
-            print_error(&error);
-            return ExitCode::Locked;
-        }
-        Err(error) => {
-            print_error(&error);
-            return ExitCode::Failed;
-        }
+        Err(code) => return code,
     };
 
     let identity = identity(args, settings);
@@ -587,16 +591,9 @@ fn state(args: &StateArgs, settings: &Settings) -> ExitCode {
 
 /// `tc-feed reconcile`: the state rebuilt from what ThreatConnect holds.
 async fn reconcile(args: &ReconcileArgs, settings: &Settings) -> ExitCode {
-    let _lock = match StateLock::acquire(&settings.state_path) {
+    let _lock = match lock(&settings.state_path) {
         Ok(lock) => lock,
-        Err(error @ LockError::Held { .. }) => {
-            print_error(&error);
-            return ExitCode::Locked;
-        }
-        Err(error) => {
-            print_error(&error);
-            return ExitCode::Failed;
-        }
+        Err(code) => return code,
     };
     let tc = settings
         .threatconnect
