@@ -647,10 +647,10 @@ pub(crate) fn server_message(body: &[u8]) -> String {
         error: Option<String>,
     }
 
-    if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(body) {
-        if let Some(text) = envelope.message.or(envelope.description).or(envelope.error) {
-            return shorten(text.trim());
-        }
+    if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(body)
+        && let Some(text) = envelope.message.or(envelope.description).or(envelope.error)
+    {
+        return shorten(text.trim());
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();

@@ -102,10 +102,10 @@ impl CsvReader {
         if line.is_empty() || line[0] == b'#' {
             return;
         }
-        if !line.is_ascii() {
-            if let Err(error) = std::str::from_utf8(line) {
-                return sink.reject(number, Field::Line, not_utf8(&error));
-            }
+        if !line.is_ascii()
+            && let Err(error) = std::str::from_utf8(line)
+        {
+            return sink.reject(number, Field::Line, not_utf8(&error));
         }
 
         let fields = SplitLine::new(line);

@@ -39,10 +39,10 @@ pub(crate) fn kind_of_value(text: &str) -> ListKind {
 
 /// An indicator of a list of `kind`, from a field that is known to be UTF-8.
 pub(crate) fn parse_indicator(field: &[u8], kind: ListKind) -> Result<Indicator<'_>, String> {
-    if kind == ListKind::Ip {
-        if let Some(addr) = parse_ipv4_fast(field) {
-            return Ok(Indicator::Ipv4(addr));
-        }
+    if kind == ListKind::Ip
+        && let Some(addr) = parse_ipv4_fast(field)
+    {
+        return Ok(Indicator::Ipv4(addr));
     }
     let text = std::str::from_utf8(field).unwrap_or_default();
     match kind {
