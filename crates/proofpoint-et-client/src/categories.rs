@@ -275,7 +275,8 @@ mod tests {
 
     #[test]
     fn blank_comment_and_broken_lines_are_skipped_and_counted() {
-        let text = b"# the categories\n\n1,CnC,one\nx,Bad,two\n2,,three\n1,Again,four\n42,Web_Crawler,new\n";
+        let text = b"# the categories\n\n1,CnC,one\nx,Bad,two\n2,,three\n1,Again,four\n\
+            42,Web_Crawler,new\n";
         let table = CategoryTable::parse(text);
         assert_eq!(table.len(), 2);
         assert_eq!(table.name(42), Some("Web_Crawler"));

@@ -94,13 +94,15 @@ impl DirectorySource {
     pub fn categories_blocking(&self) -> Result<CategoryTable, Error> {
         let path = self.dir.join(CATEGORIES_FILE);
         let Some(text) = read_if_present(&path)? else {
-            tracing::debug!(dir = %self.dir.display(), "no categories.txt: using the built-in table");
+            let dir = self.dir.display();
+            tracing::debug!(%dir, "no categories.txt: using the built-in table");
             return Ok(CategoryTable::builtin());
         };
 
         let table = CategoryTable::parse(&text);
         if table.is_empty() {
-            tracing::warn!(path = %path.display(), "categories.txt has no category: using the built-in table");
+            let path = path.display();
+            tracing::warn!(%path, "categories.txt has no category: using the built-in table");
             return Ok(CategoryTable::builtin());
         }
         tracing::debug!(path = %path.display(), categories = table.len(), "read the categories");

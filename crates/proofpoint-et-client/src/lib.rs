@@ -68,11 +68,30 @@
 //! ```
 //!
 //! [`ListSource::fetch`] does the same from async code, for any source.
+//!
+//! # Design notes
+//!
+//! - **Push, not pull.** The parser is fed bytes and pushes rows into a sink, so that the HTTP
+//!   source can hand it each chunk of a body as it arrives, without a blocking reader in
+//!   between, and so that rows can borrow from the buffer they were read from.
+//! - **Complete or nothing.** Rows reach the sink before the list is known to be whole (the
+//!   gzip trailer and the MD5 come last). A fetch that returns an error means the list is
+//!   lost: the caller drops what its sink received. A source that must read a list again
+//!   within one fetch (an MD5 mismatch) asks the sink to [`RowSink::restart`] first, and fails
+//!   where the sink cannot.
+//! - **Content decides.** Gzip is recognised by its magic bytes (a `.gz` body served under a
+//!   plain name is read, not turned into garbage rows), JSON by its opening brace, the shape
+//!   and kind by the header or the first row. File names only say which file to ask for.
+//! - **Rows are data, lists are units.** A row that cannot be read is a [`Rejection`] with its
+//!   line, field and reason; only what makes the whole list doubtful (truncation, a checksum,
+//!   a transport failure) is an [`Error`].
 
 pub mod categories;
 pub mod dir;
 pub mod error;
 pub mod file;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod md5sum;
 pub mod parse;
 pub mod reject;
@@ -84,6 +103,8 @@ pub use categories::{CATEGORIES_FILE, Category, CategoryTable};
 pub use dir::DirectorySource;
 pub use error::Error;
 pub use file::{FileFormat, ListFile};
+#[cfg(feature = "http")]
+pub use http::{HttpSource, HttpSourceBuilder, RetryPolicy};
 pub use md5sum::{Md5Digest, Md5ParseError};
 pub use parse::{ListParser, ListShape, ListSummary, parse_path, parse_reader};
 pub use reject::{Field, Rejection, RowSink};

@@ -17,7 +17,8 @@ pub const MASK: &str = "***";
 ///
 /// let code = SubscriptionCode::new("0123456789abcdef")?;
 /// assert_eq!(format!("{code} {code:?}"), "*** SubscriptionCode(***)");
-/// assert_eq!(code.mask("https://h.example/0123456789abcdef/reputation"), "https://h.example/***/reputation");
+/// let url = "https://lists.example/0123456789abcdef/reputation";
+/// assert_eq!(code.mask(url), "https://lists.example/***/reputation");
 /// # Ok::<(), proofpoint_et_client::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]

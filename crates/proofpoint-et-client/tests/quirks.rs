@@ -130,6 +130,7 @@ fn a_bom_before_json_is_skipped() {
     let (summary, sink) = summary("bom-ip.json");
 
     assert_eq!(sink.rendered_rows(), ["192.0.2.1 CnC 95 - - []"]);
+    assert!(!summary.has_header, "this one has no leftover header entry");
     assert_eq!(summary.shape, Some(ListShape::Json));
     assert_eq!(summary.kind, Some(ListKind::Ip));
 }

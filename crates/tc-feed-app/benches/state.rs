@@ -5,6 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
+use reputation_mapper::IndicatorKey;
 use tc_feed_app::state::{Identity, State, StateDelta};
 
 fn size() -> usize {
@@ -22,16 +23,14 @@ fn filled_state(path: &std::path::Path, count: usize) -> State {
     let mut state = State::create(path, identity);
     let upserted = (0..count)
         .map(|i| {
-            (
-                format!(
-                    "Address\t{}.{}.{}.{}",
-                    1 + i / 16_777_216,
-                    i / 65_536 % 256,
-                    i / 256 % 256,
-                    i % 256
-                ),
-                i as u64,
-            )
+            let text = format!(
+                "Address\t{}.{}.{}.{}",
+                1 + i / 16_777_216,
+                i / 65_536 % 256,
+                i / 256 % 256,
+                i % 256
+            );
+            (IndicatorKey::parse(&text).unwrap(), i as u64)
         })
         .collect();
     state
@@ -58,8 +57,13 @@ fn bench_state(c: &mut Criterion) {
     });
     group.bench_function("compact", |b| b.iter(|| state.compact().unwrap()));
     group.bench_function("commit_5000", |b| {
-        let upserted: Vec<(String, u64)> = (0..5000)
-            .map(|i| (format!("Host\th{i}.example"), i))
+        let upserted: Vec<(IndicatorKey, u64)> = (0..5000)
+            .map(|i| {
+                (
+                    IndicatorKey::parse(&format!("Host\th{i}.example")).unwrap(),
+                    i,
+                )
+            })
             .collect();
         b.iter(|| {
             let delta = StateDelta {

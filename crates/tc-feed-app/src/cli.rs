@@ -42,6 +42,20 @@ pub enum Command {
     /// Summarises the state: indicators by type, the last run, each list's last MD5, parked
     /// values.
     State(StateArgs),
+
+    /// Rebuilds the state from what the owner holds in ThreatConnect and the current lists,
+    /// for a state that was lost: reports what ThreatConnect holds that the lists do not (the
+    /// next run applies the removal action to it) and what the state claims that
+    /// ThreatConnect lacks (the next run sends it again).
+    Reconcile(ReconcileArgs),
+}
+
+/// Flags of `tc-feed reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Reports without changing the state.
+    #[arg(long)]
+    pub report_only: bool,
 }
 
 /// Flags of `tc-feed run`.

@@ -440,9 +440,25 @@ pub fn spec(key: &str) -> &'static SettingSpec {
 }
 
 /// The raw values of every setting that was given, as text, with where each came from.
-#[derive(Debug, Default, Clone)]
+///
+/// Its `Debug` shows secrets as `***`.
+#[derive(Default, Clone)]
 pub struct RawSettings {
     values: BTreeMap<&'static str, (String, Origin)>,
+}
+
+impl fmt::Debug for RawSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = self.values.iter().map(|(key, (value, origin))| {
+            let value = if spec(key).secret {
+                "***"
+            } else {
+                value.as_str()
+            };
+            (key, (value, origin))
+        });
+        f.debug_map().entries(shown).finish()
+    }
 }
 
 impl RawSettings {

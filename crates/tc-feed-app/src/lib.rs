@@ -4,8 +4,14 @@
 //! libraries.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod destination;
 pub mod exit;
+pub mod job;
 pub mod lock;
+pub mod reconcile;
 pub mod report;
+pub mod settings;
 pub mod state;
+pub mod summary;

@@ -1,6 +1,119 @@
 //! `tc-feed`: imports the Proofpoint ET Intelligence reputation lists into ThreatConnect.
+//!
+//! The binary is thin: it parses the command line, checks the settings before any network
+//! call, installs the log subscriber, and hands over to [`tc_feed_app::commands`]. Exit codes
+//! are documented in [`tc_feed_app::exit`].
 
-fn main() {
-    eprintln!("tc-feed: the feed job is not built yet; see README.md");
-    std::process::exit(2);
+use std::process::ExitCode as ProcessExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+use tc_feed_app::cli::Cli;
+use tc_feed_app::commands::{self, need_of, print_error};
+use tc_feed_app::exit::ExitCode;
+use tc_feed_app::settings::{LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ProcessExitCode {
+    let cli = Cli::parse();
+    let allow_mass_removal = match &cli.command {
+        tc_feed_app::cli::Command::Run(args) => args.allow_mass_removal,
+        _ => false,
+    };
+    let dry_run = match &cli.command {
+        tc_feed_app::cli::Command::Run(args) => args.dry_run.clone(),
+        _ => None,
+    };
+
+    let settings = commands::raw_settings(&cli, |name| std::env::var(name).ok()).and_then(|raw| {
+        Settings::resolve(
+            &raw,
+            need_of(&cli.command),
+            dry_run.as_deref(),
+            allow_mass_removal,
+        )
+    });
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(error) => {
+            print_error(&error);
+            return ExitCode::Usage.into();
+        }
+    };
+    install_logger(&settings);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_error(&error);
+            return ExitCode::Failed.into();
+        }
+    };
+    runtime.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        listen_for_signals(Arc::clone(&stop));
+        commands::execute(cli, settings, stop).await.into()
+    })
+}
+
+/// Logs go to stderr, as text or JSON lines, at the configured level. Dependencies speak only
+/// at `warn` unless the level is `trace`.
+fn install_logger(settings: &Settings) {
+    let level = settings.log_level;
+    let directives = if level == tracing::Level::TRACE {
+        "trace".to_owned()
+    } else {
+        let ours = level.as_str().to_ascii_lowercase();
+        format!(
+            "warn,tc_feed={ours},tc_feed_app={ours},proofpoint_et_client={ours},threatconnect_client={ours},reputation_mapper={ours}"
+        )
+    };
+    let filter = EnvFilter::new(directives);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
+/// SIGINT and SIGTERM ask `--every` to stop between runs; a second one ends the process.
+fn listen_for_signals(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        loop {
+            wait_for_signal().await;
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("second signal: stopping now");
+                std::process::exit(ExitCode::Failed.code());
+            }
+            tracing::info!("signal received: stopping after the current step");
+        }
+    });
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

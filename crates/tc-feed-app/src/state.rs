@@ -29,6 +29,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use reputation_mapper::IndicatorKey;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
@@ -189,13 +190,13 @@ pub struct Entry {
 pub struct StateDelta {
     /// Indicators confirmed as sent: key, fingerprint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub upserted: Vec<(String, u64)>,
+    pub upserted: Vec<(IndicatorKey, u64)>,
     /// When they were sent, in Unix seconds.
     #[serde(default)]
     pub sent_at: i64,
     /// Indicators that no longer count as held (removed, or left alone by `keep`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub removed: Vec<String>,
+    pub removed: Vec<IndicatorKey>,
     /// Rejections to record, replacing what was recorded for those keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<(String, Rejected)>,
@@ -229,7 +230,7 @@ impl StateDelta {
 pub struct State {
     path: PathBuf,
     meta: StateMeta,
-    entries: FxHashMap<Box<str>, Entry>,
+    entries: FxHashMap<IndicatorKey, Entry>,
     generation: u64,
     journal: Option<File>,
 }
@@ -324,8 +325,8 @@ impl State {
     }
 
     /// Every indicator the state holds, in no order.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, Entry)> + '_ {
-        self.entries.iter().map(|(key, entry)| (&**key, *entry))
+    pub fn entries(&self) -> impl Iterator<Item = (&IndicatorKey, Entry)> + '_ {
+        self.entries.iter().map(|(key, entry)| (key, *entry))
     }
 
     /// Commits one delta: appends it to the journal, syncs, then applies it in memory.
@@ -370,7 +371,7 @@ impl State {
                 fingerprint,
                 sent_at: delta.sent_at,
             };
-            self.entries.insert(key.into_boxed_str(), entry);
+            self.entries.insert(key, entry);
         }
         for key in &delta.removed {
             self.entries.remove(key.as_str());
@@ -567,7 +568,7 @@ impl<W: Write> Write for Checksummed<W> {
 fn write_snapshot(
     path: &Path,
     meta: &StateMeta,
-    entries: &FxHashMap<Box<str>, Entry>,
+    entries: &FxHashMap<IndicatorKey, Entry>,
     generation: u64,
 ) -> Result<(), StateError> {
     if let Some(folder) = path
@@ -606,7 +607,7 @@ fn write_snapshot(
 fn write_snapshot_body(
     out: &mut impl Write,
     meta: &StateMeta,
-    entries: &FxHashMap<Box<str>, Entry>,
+    entries: &FxHashMap<IndicatorKey, Entry>,
     generation: u64,
 ) -> io::Result<()> {
     let meta_json = serde_json::to_vec(meta).expect("state metadata always serialises");
@@ -616,6 +617,7 @@ fn write_snapshot_body(
     out.write_all(&meta_json)?;
     out.write_all(&(entries.len() as u64).to_le_bytes())?;
     for (key, entry) in entries {
+        let key = key.as_str();
         out.write_all(&(key.len() as u16).to_le_bytes())?;
         out.write_all(key.as_bytes())?;
         out.write_all(&entry.fingerprint.to_le_bytes())?;
@@ -675,7 +677,7 @@ struct SnapshotReader<'a> {
     at: usize,
 }
 
-type ParsedSnapshot<'a> = (u64, &'a [u8], FxHashMap<Box<str>, Entry>);
+type ParsedSnapshot<'a> = (u64, &'a [u8], FxHashMap<IndicatorKey, Entry>);
 
 impl<'a> SnapshotReader<'a> {
     fn take(&mut self, length: usize) -> Option<&'a [u8]> {
@@ -707,8 +709,9 @@ impl<'a> SnapshotReader<'a> {
             let key = std::str::from_utf8(self.take(key_length)?).ok()?;
             let fingerprint = self.u64()?;
             let sent_at = self.u64()? as i64;
+            let key = IndicatorKey::parse(key).ok()?;
             entries.insert(
-                key.into(),
+                key,
                 Entry {
                     fingerprint,
                     sent_at,
@@ -730,12 +733,13 @@ mod tests {
         }
     }
 
+    fn k(text: &str) -> IndicatorKey {
+        IndicatorKey::parse(text).unwrap()
+    }
+
     fn upsert(keys: &[(&str, u64)], sent_at: i64) -> StateDelta {
         StateDelta {
-            upserted: keys
-                .iter()
-                .map(|(key, fp)| ((*key).to_owned(), *fp))
-                .collect(),
+            upserted: keys.iter().map(|(key, fp)| (k(key), *fp)).collect(),
             sent_at,
             ..StateDelta::default()
         }
@@ -784,7 +788,7 @@ mod tests {
             .unwrap();
         state
             .commit(StateDelta {
-                removed: vec!["Address\t192.0.2.1".into()],
+                removed: vec![k("Address\t192.0.2.1")],
                 ..Default::default()
             })
             .unwrap();
@@ -841,7 +845,7 @@ mod tests {
         let stale_journal = fs::read(journal_path(&path)).unwrap();
         state
             .commit(StateDelta {
-                removed: vec!["Address\t192.0.2.1".into()],
+                removed: vec![k("Address\t192.0.2.1")],
                 ..Default::default()
             })
             .unwrap();
@@ -896,7 +900,7 @@ mod tests {
         let path = dir.path().join("state");
         let mut state = State::create(&path, identity());
         let delta = StateDelta {
-            upserted: vec![("Host\talpha.example".into(), 3)],
+            upserted: vec![(k("Host\talpha.example"), 3)],
             sent_at: 5,
             pending_removals: vec![("detailed-iprepdata.txt".into(), 4)],
             ..Default::default()

@@ -17,6 +17,8 @@
 //! # let _ = list;
 //! ```
 
+pub mod raw_http;
+
 use std::env;
 use std::path::{Path, PathBuf};
 

@@ -190,13 +190,56 @@ pub(crate) fn parse_date(field: &[u8]) -> Result<Option<NaiveDate>, String> {
 }
 
 fn read_iso_date(bytes: &[u8]) -> Option<NaiveDate> {
+    let (year, month, day) = read_iso_date_parts(bytes)?;
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+}
+
+fn read_iso_date_parts(bytes: &[u8]) -> Option<(u32, u32, u32)> {
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *bytes else {
         return None;
     };
     let year = digits_value(&[y0, y1, y2, y3])?;
     let month = digits_value(&[m0, m1])?;
     let day = digits_value(&[d0, d1])?;
-    NaiveDate::from_ymd_opt(year as i32, month, day)
+    Some((year, month, day))
+}
+
+/// Slots of the date cache: a power of two, covering four years of days without collisions.
+const DATE_SLOTS: usize = 2048;
+
+/// Dates already built, by their text: a list has a few hundred distinct dates over millions
+/// of rows, and building a date costs more than looking one up.
+#[derive(Debug)]
+pub(crate) struct DateCache {
+    /// `(year << 9 | month << 5 | day, date)`; a key of 0 is an empty slot.
+    slots: Box<[(u32, Option<NaiveDate>)]>,
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        DateCache {
+            slots: vec![(0, None); DATE_SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl DateCache {
+    /// A date written `YYYY-MM-DD`, as [`parse_date`] reads it.
+    pub(crate) fn parse(&mut self, field: &[u8]) -> Result<Option<NaiveDate>, String> {
+        let Some((year, month, day)) = read_iso_date_parts(field) else {
+            return parse_date(field);
+        };
+        let key = (year << 9) | (month << 5) | day;
+        let slot = &mut self.slots[key as usize % DATE_SLOTS];
+        if slot.0 == key
+            && let Some(date) = slot.1
+        {
+            return Ok(Some(date));
+        }
+        let date = parse_date(field)?;
+        *slot = (key, date);
+        Ok(date)
+    }
 }
 
 fn digits_value(digits: &[u8]) -> Option<u32> {
@@ -318,6 +361,23 @@ mod tests {
         );
         assert!(parse_date(b"2020-02-30").is_err());
         assert!(parse_date(b"2020-1-22").is_err());
+    }
+
+    #[test]
+    fn cached_dates_are_the_dates_and_bad_ones_stay_bad() {
+        let mut cache = DateCache::default();
+        for _ in 0..2 {
+            for text in ["2020-01-22", "2024-01-22", "2020-02-29", "2019-12-31"] {
+                assert_eq!(
+                    cache.parse(text.as_bytes()),
+                    parse_date(text.as_bytes()),
+                    "{text}"
+                );
+            }
+            assert!(cache.parse(b"2019-02-29").is_err());
+            assert!(cache.parse(b"2019-02-3x").is_err());
+            assert_eq!(cache.parse(b""), Ok(None));
+        }
     }
 
     #[test]

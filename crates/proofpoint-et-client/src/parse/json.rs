@@ -15,7 +15,10 @@ use crate::row::{CategoryRef, Indicator, ListKind, Ports, Row, Score};
 /// What a JSON list said about itself.
 #[derive(Debug, Default)]
 pub(crate) struct JsonOutcome {
+    /// From the first value, or from the header entry where no value came before it.
     pub(crate) kind: Option<ListKind>,
+    /// Whether the leftover header entry was there.
+    pub(crate) has_header: bool,
     pub(crate) lines: u64,
 }
 
@@ -30,17 +33,14 @@ pub(crate) fn read_json<S: RowSink + ?Sized>(
         offset: 0,
         line: 1,
     };
-    let kind = deserializer.deserialize_map(ListVisitor {
+    let mut outcome = deserializer.deserialize_map(ListVisitor {
         sink,
         lines: &mut lines,
     })?;
     deserializer.end()?;
 
-    let line_count = lines.line_count();
-    Ok(JsonOutcome {
-        kind,
-        lines: line_count,
-    })
+    outcome.lines = lines.line_count();
+    Ok(outcome)
 }
 
 /// Turns the position of a key in the text into its line number, counting forward.
@@ -115,26 +115,28 @@ struct ListVisitor<'s, 'l, 't, 'k, S: ?Sized> {
 }
 
 impl<'de, S: RowSink + ?Sized> Visitor<'de> for ListVisitor<'_, '_, '_, '_, S> {
-    type Value = Option<ListKind>;
+    type Value = JsonOutcome;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object of indicators")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Option<ListKind>, A::Error> {
-        let mut kind = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<JsonOutcome, A::Error> {
+        let mut outcome = JsonOutcome::default();
         while let Some(key) = entries.next_key::<Text<'de>>()? {
             let line = self.lines.line_of(key.as_str());
             let value = key.as_str().trim_ascii();
 
             if let Some(header_kind) = header_kind(value) {
-                tracing::debug!(line, kind = %header_kind, "skipped the list's leftover header entry");
-                kind.get_or_insert(header_kind);
+                let kind_word = header_kind.header_word();
+                tracing::debug!(line, kind_word, "skipped the list's leftover header entry");
+                outcome.kind.get_or_insert(header_kind);
+                outcome.has_header = true;
                 entries.next_value::<IgnoredAny>()?;
                 continue;
             }
 
-            let list_kind = *kind.get_or_insert_with(|| kind_of_value(value));
+            let list_kind = *outcome.kind.get_or_insert_with(|| kind_of_value(value));
             let indicator = parse_indicator(value.as_bytes(), list_kind);
             let entry = EntrySeed {
                 sink: &mut *self.sink,
@@ -143,7 +145,7 @@ impl<'de, S: RowSink + ?Sized> Visitor<'de> for ListVisitor<'_, '_, '_, '_, S> {
             };
             entries.next_value_seed(entry)?;
         }
-        Ok(kind)
+        Ok(outcome)
     }
 }
 

@@ -430,7 +430,7 @@ impl TextParser {
                 })?;
                 summary.kind = outcome.kind;
                 summary.shape = Some(ListShape::Json);
-                summary.has_header = outcome.kind.is_some();
+                summary.has_header = outcome.has_header;
                 summary.lines = outcome.lines;
             }
         }

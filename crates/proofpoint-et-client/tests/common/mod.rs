@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)] // Each test binary uses its own part of this module.
 
+#[cfg(feature = "http")]
+pub mod http;
+
 use std::path::PathBuf;
 
 use proofpoint_et_client::{

@@ -1,0 +1,294 @@
+//! Where the documents go: ThreatConnect's Batch API, or a dry-run folder.
+//!
+//! The job does not know which one it has: it hands a destination the job settings and a
+//! stream of indicators, and commits what each job's [`JobReply`] confirms. The dry-run folder
+//! cuts documents with the same chunker as the Batch API client, so a dry run writes exactly
+//! the jobs a real run would send, and confirms every one of them.
+
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use threatconnect_client::{
+    BatchAction, BatchIndicator, ChunkLimits, Chunker, Client, JobDocument, JobFailure, JobOutcome,
+    JobSettings,
+};
+
+/// One value a job rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedItem {
+    /// The indicator value the error names.
+    pub value: String,
+    /// ThreatConnect's reason.
+    pub reason: String,
+    /// The error code (`0x1005` is 4101), where the reason carries one.
+    pub code: Option<u32>,
+}
+
+/// A job ThreatConnect finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The positions, in the submitted stream, of the indicators the job carried.
+    pub positions: Range<usize>,
+    /// The job's ID (none for a dry run).
+    pub batch_id: Option<i64>,
+    /// Its final status.
+    pub status: String,
+    /// Items written.
+    pub success: u64,
+    /// Items refused.
+    pub errors: u64,
+    /// Items not processed.
+    pub unprocessed: u64,
+    /// The values the errors name.
+    pub rejected: Vec<RejectedItem>,
+    /// Whether every indicator is accounted for (written, or refused by name): only then may
+    /// the job's indicators, less the refused ones, enter the state.
+    pub accounts_for_every_indicator: bool,
+}
+
+/// What became of one job.
+#[derive(Debug)]
+pub enum JobReply {
+    /// The job finished.
+    Confirmed(Confirmation),
+    /// The job failed; none of its indicators may be taken as written.
+    Failed {
+        /// The positions of its indicators.
+        positions: Range<usize>,
+        /// Why.
+        error: Box<dyn std::error::Error + Send + Sync>,
+        /// Whether the failure ends the run (refused credentials, clock off, batch disabled).
+        fatal: bool,
+    },
+}
+
+/// Where documents go.
+pub trait Destination: Send + Sync {
+    /// A description for logs and the report: the masked URL, or the folder.
+    fn describe(&self) -> String;
+
+    /// Sends `indicators` in jobs with `settings`, and yields each job's reply as it finishes.
+    /// Positions that no reply names were not sent.
+    fn send(
+        &self,
+        settings: JobSettings,
+        indicators: BoxStream<'static, BatchIndicator>,
+    ) -> BoxStream<'static, JobReply>;
+}
+
+/// ThreatConnect's Batch API.
+#[derive(Debug, Clone)]
+pub struct ThreatConnect {
+    client: Client,
+    url: String,
+}
+
+impl ThreatConnect {
+    /// The Batch API of `client`, at `url` (for the report).
+    pub fn new(client: Client, url: String) -> ThreatConnect {
+        ThreatConnect { client, url }
+    }
+}
+
+impl Destination for ThreatConnect {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn send(
+        &self,
+        settings: JobSettings,
+        indicators: BoxStream<'static, BatchIndicator>,
+    ) -> BoxStream<'static, JobReply> {
+        self.client
+            .submit(settings, indicators)
+            .map(reply_of)
+            .boxed()
+    }
+}
+
+fn reply_of(result: Result<JobOutcome, JobFailure>) -> JobReply {
+    match result {
+        Ok(outcome) => JobReply::Confirmed(confirmation_of(&outcome)),
+        Err(failure) => JobReply::Failed {
+            positions: failure.positions.clone(),
+            fatal: failure.error.is_fatal_for_run(),
+            error: Box::new(failure.error),
+        },
+    }
+}
+
+fn confirmation_of(outcome: &JobOutcome) -> Confirmation {
+    let rejected = outcome
+        .errors
+        .iter()
+        .filter_map(|error| {
+            let value = error.indicator.clone()?;
+            Some(RejectedItem {
+                value,
+                reason: error.reason.clone(),
+                code: error.code,
+            })
+        })
+        .collect();
+    Confirmation {
+        positions: outcome.positions.clone(),
+        batch_id: Some(outcome.batch_id.0),
+        status: outcome.status.to_string(),
+        success: outcome.success_count,
+        errors: outcome.error_count,
+        unprocessed: outcome.unprocess_count,
+        rejected,
+        accounts_for_every_indicator: outcome.accounts_for_every_indicator(),
+    }
+}
+
+/// A folder that receives one JSON document per job, with its settings beside it, and
+/// confirms every job.
+///
+/// Files are named by order and action: `jobs/0001-create.json` and
+/// `jobs/0001-create.settings.json`.
+#[derive(Debug)]
+pub struct DryRunFolder {
+    jobs: PathBuf,
+    limits: ChunkLimits,
+    next_order: Arc<AtomicUsize>,
+}
+
+impl DryRunFolder {
+    /// The folder `dir`, cutting jobs at `limits`. Job documents a previous dry run left in
+    /// `dir/jobs` are removed, so that the folder shows this run's jobs only.
+    ///
+    /// # Errors
+    ///
+    /// Where the folder cannot be created or cleared.
+    pub fn create(dir: &Path, limits: ChunkLimits) -> std::io::Result<DryRunFolder> {
+        let jobs = dir.join("jobs");
+        fs::create_dir_all(&jobs)?;
+        for entry in fs::read_dir(&jobs)? {
+            let path = entry?.path();
+            if is_job_file(&path) {
+                fs::remove_file(path)?;
+            }
+        }
+        Ok(DryRunFolder {
+            jobs,
+            limits,
+            next_order: Arc::new(AtomicUsize::new(1)),
+        })
+    }
+
+    /// The folder the job documents go to.
+    pub fn jobs_folder(&self) -> &Path {
+        &self.jobs
+    }
+}
+
+fn is_job_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default();
+    let numbered = name.len() > 5 && name[..4].bytes().all(|b| b.is_ascii_digit());
+    numbered && name.ends_with(".json")
+}
+
+impl Destination for DryRunFolder {
+    fn describe(&self) -> String {
+        format!("dry run into {}", self.jobs.display())
+    }
+
+    fn send(
+        &self,
+        settings: JobSettings,
+        indicators: BoxStream<'static, BatchIndicator>,
+    ) -> BoxStream<'static, JobReply> {
+        let writer = JobWriter {
+            jobs: self.jobs.clone(),
+            next_order: Arc::clone(&self.next_order),
+            settings: Arc::new(settings),
+        };
+        let chunker = Chunker::new(self.limits);
+        stream::unfold(
+            (indicators, Some(chunker), writer),
+            |(mut indicators, mut chunker, writer)| async move {
+                let current = chunker.as_mut()?;
+                while let Some(indicator) = indicators.next().await {
+                    match current.push(&indicator) {
+                        Ok(None) => continue,
+                        Ok(Some(document)) => {
+                            let reply = writer.write(&document);
+                            return Some((reply, (indicators, chunker, writer)));
+                        }
+                        Err(error) => {
+                            // The refused indicator took the position before the next one.
+                            let position = current.next_position() - 1;
+                            let reply = JobReply::Failed {
+                                positions: position..position + 1,
+                                error: Box::new(error),
+                                fatal: false,
+                            };
+                            return Some((reply, (indicators, chunker, writer)));
+                        }
+                    }
+                }
+                let last = chunker.take()?.finish()?;
+                let reply = writer.write(&last);
+                Some((reply, (indicators, None, writer)))
+            },
+        )
+        .boxed()
+    }
+}
+
+/// Writes the jobs of one `send`.
+struct JobWriter {
+    jobs: PathBuf,
+    next_order: Arc<AtomicUsize>,
+    settings: Arc<JobSettings>,
+}
+
+impl JobWriter {
+    fn write(&self, document: &JobDocument) -> JobReply {
+        match self.try_write(document) {
+            Ok(()) => JobReply::Confirmed(Confirmation {
+                positions: document.positions(),
+                batch_id: None,
+                status: "Completed".to_owned(),
+                success: document.indicator_count() as u64,
+                errors: 0,
+                unprocessed: 0,
+                rejected: Vec::new(),
+                accounts_for_every_indicator: true,
+            }),
+            Err(error) => JobReply::Failed {
+                positions: document.positions(),
+                error: Box::new(error),
+                fatal: true,
+            },
+        }
+    }
+
+    fn try_write(&self, document: &JobDocument) -> std::io::Result<()> {
+        let order = self.next_order.fetch_add(1, Ordering::Relaxed);
+        let action = match self.settings.action {
+            BatchAction::Delete => "delete",
+            _ => "create",
+        };
+        let stem = format!("{order:04}-{action}");
+
+        let body = self.jobs.join(format!("{stem}.json"));
+        fs::write(&body, document.body())?;
+        let settings = self.jobs.join(format!("{stem}.settings.json"));
+        let mut json = serde_json::to_vec_pretty(&*self.settings).expect("settings serialise");
+        json.push(b'\n');
+        fs::write(settings, json)?;
+        tracing::debug!(job = %body.display(), indicators = document.indicator_count(), "wrote a dry-run job");
+        Ok(())
+    }
+}
