@@ -828,3 +828,20 @@ async fn the_key_never_shows_in_debug_display_or_errors() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests[0].headers.get("Authorization").unwrap(), KEY);
 }
+
+#[test]
+fn an_extra_ca_file_must_hold_a_certificate() {
+    let tls = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let builder = || ApiClient::builder(ApiKey::new(KEY).unwrap()).proxy_from_env(false);
+
+    let with_ca = builder().extra_ca_file(tls.join("test-ca.pem")).build();
+    let key_only = builder().extra_ca_file(tls.join("key-only.pem")).build();
+    let missing = builder().extra_ca_file(tls.join("absent.pem")).build();
+
+    assert!(with_ca.is_ok(), "{with_ca:?}");
+    assert!(
+        matches!(key_only, Err(Error::NoCertificate { .. })),
+        "{key_only:?}"
+    );
+    assert!(matches!(missing, Err(Error::CaFile { .. })), "{missing:?}");
+}

@@ -44,6 +44,7 @@ mod lookup;
 pub mod report;
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,6 +96,7 @@ pub struct ApiClientBuilder {
     user_agent: String,
     connect_timeout: Duration,
     timeout: Duration,
+    extra_ca: Option<PathBuf>,
     proxy_from_env: bool,
     retries: usize,
     first_delay: Duration,
@@ -109,6 +111,7 @@ impl ApiClientBuilder {
             user_agent: concat!("proofpoint-et-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
+            extra_ca: None,
             proxy_from_env: true,
             retries: 2,
             first_delay: Duration::from_secs(1),
@@ -141,6 +144,13 @@ impl ApiClientBuilder {
         self
     }
 
+    /// A PEM file (or one DER certificate) of CA certificates to trust beside the operating
+    /// system's, as a TLS inspection proxy needs; read as the list source reads it.
+    pub fn extra_ca_file(mut self, path: impl Into<PathBuf>) -> ApiClientBuilder {
+        self.extra_ca = Some(path.into());
+        self
+    }
+
     /// Whether the proxies that `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` name are used
     /// (default: yes).
     pub fn proxy_from_env(mut self, enabled: bool) -> ApiClientBuilder {
@@ -169,11 +179,8 @@ impl ApiClientBuilder {
     ///
     /// [`Error::InvalidApiBaseUrl`] for a base URL that does not parse, is not `https://`
     /// (or `http://` on a loopback host), holds a user name, a query or a fragment;
-    /// [`Error::Client`] when the HTTP client cannot be built.
-    //
-    // Known shortcoming: there is no extra CA file setting, so a TLS-inspecting proxy whose
-    // root is not in the system store cannot be passed. The list source's reader of such a
-    // file (in `http`) should be shared and offered here as `extra_ca_file`.
+    /// [`Error::CaFile`] and [`Error::NoCertificate`] for an extra CA file that cannot be read
+    /// or holds no certificate; [`Error::Client`] when the HTTP client cannot be built.
     pub fn build(self) -> Result<ApiClient, Error> {
         let base = parse_base_url(&self.base_url)?;
 
@@ -186,6 +193,9 @@ impl ApiClientBuilder {
             .redirect(reqwest::redirect::Policy::none());
         if !self.proxy_from_env {
             http = http.no_proxy();
+        }
+        if let Some(path) = &self.extra_ca {
+            http = http.tls_certs_merge(crate::http::tls::read_extra_ca(path)?);
         }
         let http = http.build().map_err(|source| Error::Client {
             source: source.without_url(),
