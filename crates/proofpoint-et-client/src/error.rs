@@ -210,4 +210,153 @@ pub enum Error {
         /// The HTTP library's error.
         source: reqwest::Error,
     },
+
+    /// An ET Intelligence REST API key is not usable as a header value.
+    #[error("the et intelligence api key is invalid: {reason}")]
+    InvalidApiKey {
+        /// Why, without the key.
+        reason: &'static str,
+    },
+
+    /// The base URL of the ET Intelligence REST API is not usable.
+    #[cfg(feature = "http")]
+    #[error("the et intelligence api base url {url} is not usable: {reason}")]
+    InvalidApiBaseUrl {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// A value given for an ET Intelligence REST API lookup cannot name anything.
+    #[cfg(feature = "http")]
+    #[error("cannot look up the {what} {value:?} in the et intelligence api: {reason}")]
+    InvalidApiArgument {
+        /// What the value is: `domain`, `cve`, ...
+        what: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// The ET Intelligence REST API answered with an error, or with `success: false`.
+    #[cfg(feature = "http")]
+    #[error(
+        "the et intelligence api answered http {status} ({kind}) for {endpoint} after \
+         {attempts} attempt(s): {message}"
+    )]
+    Api {
+        /// What the status means: unauthorized, rate limited, ...
+        kind: ApiErrorKind,
+        /// The endpoint asked for, such as `ips/192.0.2.1/reputation`.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's `message`, or the start of its body, with the API key masked.
+        message: String,
+        /// The attempts made.
+        attempts: u32,
+    },
+
+    /// A request to the ET Intelligence REST API got no answer.
+    #[cfg(feature = "http")]
+    #[error(
+        "the request to the et intelligence api for {endpoint} failed after {attempts} attempt(s)"
+    )]
+    ApiTransport {
+        /// The endpoint asked for.
+        endpoint: String,
+        /// The attempts made.
+        attempts: u32,
+        /// The HTTP library's error, without its URL.
+        source: reqwest::Error,
+    },
+
+    /// An answer of the ET Intelligence REST API does not read as its report.
+    #[cfg(feature = "http")]
+    #[error("the et intelligence api answer for {endpoint} does not read: {detail}")]
+    ApiDecode {
+        /// The endpoint asked for.
+        endpoint: String,
+        /// Where and why, such as ``at `response[0].score`: 300 is above 127``.
+        detail: String,
+    },
+}
+
+/// What an [`Error::Api`] status means, so that a caller can tell them apart without
+/// matching numbers.
+#[cfg(feature = "http")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// 401: no key, or a wrong one.
+    Unauthorized,
+    /// 402: the report needs a subscription the key does not have (such as ETPro).
+    PaymentRequired,
+    /// 403: the key lacks access, or its subscription lapsed.
+    Forbidden,
+    /// 404: the API does not know the endpoint.
+    NotFound,
+    /// 408: the server timed out.
+    Timeout,
+    /// 429: the key's rate limit is exceeded.
+    RateLimited,
+    /// 5xx: the server failed.
+    ServerError,
+    /// A success status whose envelope says `success: false`.
+    Refused,
+    /// Any other status.
+    Other,
+}
+
+#[cfg(feature = "http")]
+impl ApiErrorKind {
+    /// The kind of an error answer with `status`.
+    pub fn from_status(status: u16) -> ApiErrorKind {
+        match status {
+            401 => ApiErrorKind::Unauthorized,
+            402 => ApiErrorKind::PaymentRequired,
+            403 => ApiErrorKind::Forbidden,
+            404 => ApiErrorKind::NotFound,
+            408 => ApiErrorKind::Timeout,
+            429 => ApiErrorKind::RateLimited,
+            500..=599 => ApiErrorKind::ServerError,
+            200..=299 => ApiErrorKind::Refused,
+            _ => ApiErrorKind::Other,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ApiErrorKind::Unauthorized => "unauthorized: check the api key",
+            ApiErrorKind::PaymentRequired => "payment required: the key's subscription lacks it",
+            ApiErrorKind::Forbidden => "forbidden: the key lacks access or its subscription lapsed",
+            ApiErrorKind::NotFound => "not found",
+            ApiErrorKind::Timeout => "timed out",
+            ApiErrorKind::RateLimited => "rate limited",
+            ApiErrorKind::ServerError => "server error",
+            ApiErrorKind::Refused => "refused",
+            ApiErrorKind::Other => "unexpected status",
+        }
+    }
+}
+
+#[cfg(feature = "http")]
+impl std::fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "http")]
+impl Error {
+    /// What an ET Intelligence REST API error answer means, for [`Error::Api`]; `None` for
+    /// every other error.
+    pub fn api_error_kind(&self) -> Option<ApiErrorKind> {
+        match self {
+            Error::Api { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
 }

@@ -11,6 +11,8 @@
 //! - [`ListSource`] is where lists come from: [`DirectorySource`] reads a local folder; with
 //!   the `http` feature (on by default), `HttpSource` fetches from the vendor's server.
 //! - [`CategoryTable`] names the categories; [`ListFile`] names the published files.
+//! - With `http`, `ApiClient` (module `api`) asks the ET Intelligence REST API v1 about one
+//!   IP, domain, malware sample or signature at a time, with an [`ApiKey`].
 //!
 //! With default features off the crate has no HTTP client and no async runtime, so that a
 //! program can use its types and parser without them.
@@ -112,3 +114,15 @@ pub use row::{
 };
 pub use secret::SubscriptionCode;
 pub use source::{FetchOutcome, ListSource, Validators};
+
+// The ET Intelligence REST API v1 client.
+#[cfg(feature = "http")]
+pub mod api;
+#[cfg(feature = "http")]
+pub use api::{
+    ApiClient, ApiClientBuilder, DEFAULT_API_BASE_URL, DomainLookup, IpLookup, SampleLookup,
+    SidLookup,
+};
+#[cfg(feature = "http")]
+pub use error::ApiErrorKind;
+pub use secret::ApiKey;

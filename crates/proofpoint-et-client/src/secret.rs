@@ -1,4 +1,4 @@
-//! The subscription code, a secret that never prints.
+//! The secrets of this crate: the list subscription code and the REST API key. Neither prints.
 
 use std::fmt;
 
@@ -71,6 +71,69 @@ impl fmt::Display for SubscriptionCode {
     }
 }
 
+/// The key of the ET Intelligence REST API, sent as the raw `Authorization` header. It is a
+/// different secret from the list [`SubscriptionCode`].
+///
+/// It never prints: `Debug` and `Display` show `***`, and the API client masks it in any
+/// server message it keeps.
+///
+/// ```
+/// use proofpoint_et_client::ApiKey;
+///
+/// let key = ApiKey::new("k3y-example")?;
+/// assert_eq!(format!("{key} {key:?}"), "*** ApiKey(***)");
+/// # Ok::<(), proofpoint_et_client::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// A key as the vendor's portal shows it: visible ASCII characters without spaces (it is
+    /// sent as a header value as it is). Spaces around it are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidApiKey`] when the key is empty or holds another character; the error
+    /// does not show the key.
+    pub fn new(key: impl Into<String>) -> Result<ApiKey, Error> {
+        let key = key.into();
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(Error::InvalidApiKey {
+                reason: "it is empty",
+            });
+        }
+        if !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(Error::InvalidApiKey {
+                reason: "it may hold only visible ascii characters, without spaces",
+            });
+        }
+        Ok(ApiKey(key.to_owned()))
+    }
+
+    /// The key itself, for the request header. Never log or show what this returns.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the key replaced by `***`.
+    pub fn mask(&self, text: &str) -> String {
+        text.replace(&self.0, MASK)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({MASK})")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +158,34 @@ mod tests {
             );
             if !bad.trim().is_empty() {
                 assert!(!error.to_string().contains(bad.trim()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_api_key_never_prints() {
+        let key = ApiKey::new(" APIKEY-12345 ").unwrap();
+
+        assert!(!format!("{key} {key:?} {key:#?}").contains("APIKEY"));
+        assert_eq!(key.expose_secret(), "APIKEY-12345");
+        assert_eq!(key.mask("bad key APIKEY-12345"), "bad key ***");
+    }
+
+    #[test]
+    fn an_api_key_that_is_not_a_header_value_is_refused_without_showing_it() {
+        for bad in [
+            "",
+            "   ",
+            "has space",
+            "tab\there",
+            "caf\u{e9}",
+            "line\nbreak",
+        ] {
+            let error = ApiKey::new(bad).unwrap_err();
+
+            assert!(matches!(error, Error::InvalidApiKey { .. }), "{bad:?}");
+            if !bad.trim().is_empty() {
+                assert!(!error.to_string().contains(bad.trim()), "{error}");
             }
         }
     }

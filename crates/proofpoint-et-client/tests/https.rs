@@ -98,3 +98,43 @@ async fn without_the_extra_ca_the_same_server_is_refused() {
     );
     common::http::assert_masked(&error);
 }
+
+/// The REST API client of `base`, trusting the test CA or not.
+fn api_client(base: &str, trust_test_ca: bool) -> proofpoint_et_client::ApiClient {
+    let key = proofpoint_et_client::ApiKey::new("tls-test-key").unwrap();
+    let mut builder = proofpoint_et_client::ApiClient::builder(key)
+        .base_url(base)
+        .proxy_from_env(false)
+        .retries(0);
+    if trust_test_ca {
+        builder = builder.extra_ca_file(fixture("tls/test-ca.pem"));
+    }
+    builder.build().unwrap()
+}
+
+#[tokio::test]
+async fn the_rest_api_client_trusts_a_server_signed_by_the_extra_ca() {
+    // The server answers a list, not the API's envelope: an answer that does not read is the
+    // proof that the TLS handshake passed.
+    let base = tls_server().await;
+    let ip = "192.0.2.7".parse().unwrap();
+
+    let trusted = api_client(&base, true)
+        .ip(ip)
+        .reputation()
+        .await
+        .unwrap_err();
+    let refused = api_client(&base, false)
+        .ip(ip)
+        .reputation()
+        .await
+        .unwrap_err();
+
+    assert!(matches!(trusted, Error::ApiDecode { .. }), "{trusted:?}");
+    assert!(matches!(refused, Error::ApiTransport { .. }), "{refused:?}");
+    let shown = common::http::everything_shown(&refused).to_lowercase();
+    assert!(
+        shown.contains("certificate"),
+        "refused for its certificate: {shown}"
+    );
+}

@@ -48,6 +48,30 @@ pub(crate) fn expect_data<T: DeserializeOwned>(
     })
 }
 
+/// Checks that a success answer without data does not carry a `Failure`, `Invalid` or
+/// `Error` envelope. An empty body is a success: the status said so.
+pub(crate) fn expect_success(
+    answer: &Answer,
+    method: &'static str,
+    path: &ApiPath,
+    what: &str,
+) -> Result<(), Error> {
+    if answer.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let envelope: Envelope<serde::de::IgnoredAny> = read_envelope(answer, what)?;
+    if is_failure(envelope.status.as_deref()) {
+        return Err(Error::Server {
+            method,
+            path: path.path().to_owned(),
+            status: answer.status.as_u16(),
+            message: server_message(&answer.body),
+            attempts: 1,
+        });
+    }
+    Ok(())
+}
+
 fn is_failure(status: Option<&str>) -> bool {
     matches!(status, Some("Failure" | "Invalid" | "Error"))
 }
@@ -129,6 +153,18 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("the owners"), "{message}");
         assert!(message.contains("data.owner"), "{message}");
+    }
+
+    #[test]
+    fn a_success_without_data_is_checked_for_a_failure_envelope() {
+        let success = answer(200, r#"{"status":"Success"}"#);
+        let empty = answer(201, "");
+        let failure = answer(200, r#"{"status":"Failure","message":"Tag not found"}"#);
+
+        assert!(expect_success(&success, "DELETE", &path(), "the tag").is_ok());
+        assert!(expect_success(&empty, "POST", &path(), "the tag").is_ok());
+        let error = expect_success(&failure, "DELETE", &path(), "the tag").unwrap_err();
+        assert!(error.to_string().ends_with("Tag not found"), "{error}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Owners, attribute types and indicators.
+//! Owners, attribute types and indicator listings. One indicator's own endpoints (update,
+//! delete, tags, attributes) are in [`crate::indicator`].
 //!
 //! ThreatConnect's documentation: the v2 API overview
 //! (<https://docs.threatconnect.com/en/latest/rest_api/overview.html>) and the pages linked
@@ -285,8 +286,8 @@ impl Client {
     /// `GET /v2/indicators/{type}/{value}?owner=...`. The value is percent-encoded as one
     /// path segment (`198.51.100.0/24` becomes `198.51.100.0%2F24`).
     ///
-    /// Documentation (the v2 indicators page is not confirmed; this is the API overview):
-    /// <https://docs.threatconnect.com/en/latest/rest_api/overview.html>
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/indicators/indicators.html#retrieve-a-single-indicator>
     ///
     /// # Errors
     ///
@@ -324,8 +325,9 @@ impl Client {
     /// The indicators of one owner and type, page after page until a short page, as a
     /// stream: `GET /v2/indicators/{type}` or, by tag, `GET /v2/tags/{tag}/indicators/{type}`.
     ///
-    /// Documentation (the v2 indicators page is not confirmed; this is the API overview,
-    /// which describes paging): <https://docs.threatconnect.com/en/latest/rest_api/overview.html>
+    /// Documentation:
+    /// <https://docs.threatconnect.com/en/latest/rest_api/v2/indicators/indicators.html#retrieve-multiple-indicators>
+    /// and, for paging, <https://docs.threatconnect.com/en/latest/rest_api/overview.html>
     ///
     /// # Errors
     ///
@@ -409,7 +411,7 @@ impl AttributeTypePage {
 }
 
 /// The key under which v2 answers hold items of this type.
-fn singular_key(kind: &IndicatorType) -> &'static str {
+pub(crate) fn singular_key(kind: &IndicatorType) -> &'static str {
     match kind {
         IndicatorType::Address => "address",
         IndicatorType::Host => "host",
@@ -436,14 +438,18 @@ const SUMMARY_FIELDS: [&str; 11] = [
     "md5",
 ];
 
-fn indicator_from_json(item: &Value, kind: &IndicatorType, what: &str) -> Result<Indicator, Error> {
+/// An indicator of an answer. The documentation's own examples write `id` as a string and
+/// `dateAdded` without a time zone, and name the owner as `owner.name` in single-indicator
+/// answers: all of these are read.
+pub(crate) fn indicator_from_json(
+    item: &Value,
+    kind: &IndicatorType,
+    what: &str,
+) -> Result<Indicator, Error> {
     let Some(fields) = item.as_object() else {
         return Err(decode(what, "an indicator is not a JSON object"));
     };
-    let id = fields
-        .get("id")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| decode(what, "an indicator has no numeric `id`"))?;
+    let id = id_field(fields).ok_or_else(|| decode(what, "an indicator has no numeric `id`"))?;
     let summary = SUMMARY_FIELDS
         .iter()
         .find_map(|name| fields.get(*name).and_then(Value::as_str))
@@ -455,6 +461,7 @@ fn indicator_from_json(item: &Value, kind: &IndicatorType, what: &str) -> Result
         summary: summary.to_owned(),
         owner_name: fields
             .get("ownerName")
+            .or_else(|| fields.get("owner").and_then(|owner| owner.get("name")))
             .and_then(Value::as_str)
             .map(str::to_owned),
         rating: fields.get("rating").and_then(Value::as_f64),
@@ -469,7 +476,18 @@ fn indicator_from_json(item: &Value, kind: &IndicatorType, what: &str) -> Result
     })
 }
 
-fn date_field(
+/// The `id` of an item, a number or a string of digits.
+pub(crate) fn id_field(fields: &Map<String, Value>) -> Option<i64> {
+    match fields.get("id")? {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A date field: RFC 3339, or without a time zone (taken as UTC) as the documentation's
+/// examples write `dateAdded`.
+pub(crate) fn date_field(
     fields: &Map<String, Value>,
     name: &str,
     what: &str,
@@ -477,12 +495,17 @@ fn date_field(
     let Some(text) = fields.get(name).and_then(Value::as_str) else {
         return Ok(None);
     };
-    DateTime::parse_from_rfc3339(text)
-        .map(|date| Some(date.with_timezone(&Utc)))
+    let with_zone = DateTime::parse_from_rfc3339(text).map(|date| date.with_timezone(&Utc));
+    let without_zone = || {
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").map(|date| date.and_utc())
+    };
+    with_zone
+        .or_else(|_| without_zone())
+        .map(Some)
         .map_err(|error| decode(what, &format!("`{name}` {text:?} is not a date: {error}")))
 }
 
-fn decode(what: &str, detail: &str) -> Error {
+pub(crate) fn decode(what: &str, detail: &str) -> Error {
     Error::Decode {
         what: what.to_owned(),
         detail: detail.to_owned(),

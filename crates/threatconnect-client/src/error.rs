@@ -62,6 +62,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A value given to an endpoint cannot be sent, such as a tag name over 128 characters.
+    #[cfg(feature = "http")]
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidInput {
+        /// What the value is, such as `tag name`.
+        what: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// The extra CA file could not be read.
     #[cfg(feature = "http")]
     #[error("could not read the extra CA file {path}")]

@@ -10,7 +10,8 @@
 //! - **The client**, with the `http` feature (on by default): HMAC and token auth, owners,
 //!   attribute types, indicators, the batch feature probe, batch jobs, and
 //!   [`Client::submit`], which pushes a stream of indicators as batch jobs and yields each
-//!   job's outcome as it finishes.
+//!   job's outcome as it finishes. One indicator's endpoints (get, update its ratings,
+//!   delete, tags, attributes) are described in [`indicator`].
 //!
 //! # Example
 //!
@@ -84,6 +85,8 @@ pub mod client;
 #[cfg(feature = "http")]
 pub mod endpoints;
 #[cfg(feature = "http")]
+pub mod indicator;
+#[cfg(feature = "http")]
 mod path;
 #[cfg(feature = "http")]
 pub mod policy;
@@ -109,6 +112,8 @@ pub use batch::{BatchError, BatchErrors, BatchId, BatchStatus, JobOutcome, JobSt
 pub use client::{Client, ClientBuilder};
 #[cfg(feature = "http")]
 pub use endpoints::{AttributeType, BatchFeature, Indicator, IndicatorQuery, Owner};
+#[cfg(feature = "http")]
+pub use indicator::{AttributeUpdate, IndicatorAttribute, IndicatorUpdate, MAX_TAG_CHARS};
 #[cfg(feature = "http")]
 pub use policy::{PollPolicy, RetryPolicy};
 #[cfg(feature = "http")]

@@ -1,4 +1,4 @@
-//! Field cases of `../shared/field-cases.md` that belong to this crate (F09's batch half, F10,
+//! Field cases of `../shared/field-cases.md` that belong to this crate (F09, both halves; F10,
 //! F11). Each test is named for what broke and says which input broke it.
 
 // These tests need the HTTP client.
@@ -13,8 +13,8 @@ use common::fake::FakeBatchApi;
 use common::{answer, builder, gzip};
 use futures::StreamExt;
 use threatconnect_client::{
-    Attribute, BatchIndicator, ChunkLimits, Client, IndicatorType, JobResult, JobSettings, Rating,
-    Tag,
+    Attribute, AttributeUpdate, BatchIndicator, ChunkLimits, Client, IndicatorType,
+    IndicatorUpdate, JobResult, JobSettings, Rating, Tag,
 };
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -140,6 +140,113 @@ async fn a_cidr_block_goes_into_the_document_unencoded() {
     );
     assert!(!body.contains("%2F"), "{body}");
     assert_eq!(fake.state().accepted, ["198.51.100.0/24"]);
+}
+
+/// A server that answers every one-indicator endpoint of a CIDR block well enough.
+async fn cidr_endpoints_server() -> MockServer {
+    let block = serde_json::json!({"id": 7, "Block": "198.51.100.0/24"});
+    let attribute = serde_json::json!({"id": 9, "type": "External Score", "value": "88"});
+    let answers = [
+        (
+            "GET",
+            serde_json::json!({"cidrBlock": block, "tag": [], "attribute": []}),
+        ),
+        (
+            "PUT",
+            serde_json::json!({"cidrBlock": block, "attribute": attribute}),
+        ),
+        ("POST", serde_json::json!({"attribute": attribute})),
+        ("DELETE", serde_json::Value::Null),
+    ];
+    let server = MockServer::start().await;
+    for (verb, data) in answers {
+        let body = serde_json::json!({"status": "Success", "data": data}).to_string();
+        Mock::given(method(verb))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_cidr_value_is_one_percent_2f_path_segment_signed_as_sent_on_every_endpoint() {
+    // F09, lookup half: `198.51.100.0/24` of the owner `Example Org`, on each endpoint of one
+    // indicator: never a raw `/` in the path, never `%252F`, never `+` for the space.
+    let server = cidr_endpoints_server().await;
+    let client = common::client(&server);
+    let (owner, cidr, block) = ("Example Org", IndicatorType::Cidr, "198.51.100.0/24");
+    let update = IndicatorUpdate::new().rating(Rating::new(1).unwrap());
+    let attribute = Attribute {
+        kind: "External Score".to_owned(),
+        value: "88".to_owned(),
+        displayed: true,
+    };
+
+    client.indicator(owner, cidr.clone(), block).await.unwrap();
+    client
+        .update_indicator(owner, cidr.clone(), block, update)
+        .await
+        .unwrap();
+    client
+        .delete_indicator(owner, cidr.clone(), block)
+        .await
+        .unwrap();
+    client
+        .indicator_tags(owner, cidr.clone(), block)
+        .await
+        .unwrap();
+    client
+        .add_indicator_tag(owner, cidr.clone(), block, "ET/CnC")
+        .await
+        .unwrap();
+    client
+        .remove_indicator_tag(owner, cidr.clone(), block, "ET/CnC")
+        .await
+        .unwrap();
+    client
+        .indicator_attributes(owner, cidr.clone(), block)
+        .await
+        .unwrap();
+    client
+        .add_indicator_attribute(owner, cidr.clone(), block, &attribute)
+        .await
+        .unwrap();
+    let update_88 = AttributeUpdate::new("88");
+    client
+        .update_indicator_attribute(owner, cidr.clone(), block, 9, &update_88)
+        .await
+        .unwrap();
+    client
+        .delete_indicator_attribute(owner, cidr, block, 9)
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let sent: Vec<String> = requests
+        .iter()
+        .map(|request| format!("{} {}", request.method, common::path_and_query(request)))
+        .collect();
+    let at = "/api/v2/indicators/cidrBlocks/198.51.100.0%2F24";
+    let paging = "&resultStart=0&resultLimit=1000";
+    assert_eq!(
+        sent,
+        [
+            format!("GET {at}?owner=Example%20Org&includeAdditional=true"),
+            format!("PUT {at}?owner=Example%20Org"),
+            format!("DELETE {at}?owner=Example%20Org"),
+            format!("GET {at}/tags?owner=Example%20Org{paging}"),
+            format!("POST {at}/tags/ET%2FCnC?owner=Example%20Org"),
+            format!("DELETE {at}/tags/ET%2FCnC?owner=Example%20Org"),
+            format!("GET {at}/attributes?owner=Example%20Org{paging}"),
+            format!("POST {at}/attributes?owner=Example%20Org"),
+            format!("PUT {at}/attributes/9?owner=Example%20Org"),
+            format!("DELETE {at}/attributes/9?owner=Example%20Org"),
+        ]
+    );
+    for request in &requests {
+        common::assert_signed(request);
+    }
 }
 
 /// Addresses `2001:db8::1` upward, written out as ThreatConnect stores them.

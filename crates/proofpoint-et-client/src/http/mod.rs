@@ -6,7 +6,7 @@
 //! `If-Modified-Since`, streamed through the parser while its MD5 is computed.
 
 mod retry;
-mod tls;
+pub(crate) mod tls;
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -10,7 +10,7 @@ use crate::error::Error;
 ///
 /// A file without any certificate (empty, a private key only, text) is an error, so that a
 /// wrong path never leaves the client trusting the system roots alone in silence.
-pub(super) fn read_extra_ca(path: &Path) -> Result<Vec<Certificate>, Error> {
+pub(crate) fn read_extra_ca(path: &Path) -> Result<Vec<Certificate>, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::CaFile {
         path: path.to_owned(),
         source,
