@@ -22,7 +22,7 @@ use reputation_mapper::{
 };
 use rustc_hash::FxBuildHasher;
 
-const SIZES: [usize; 2] = [250_000, 1_000_000];
+const SIZES: [usize; 3] = [250_000, 500_000, 1_000_000];
 
 /// The published category table's IDs, with its gaps.
 const IDS: [u16; 33] = [
@@ -203,7 +203,7 @@ fn benches(c: &mut Criterion) {
     let config = MapperConfig::builder("Example Org").build().unwrap();
     let names = Names::new();
     let imported = DiffOptions::new([ListKind::Ip, ListKind::Domain]);
-    report_memory(SIZES[1], &config, &names);
+    report_memory(SIZES[2], &config, &names);
 
     let mut grouping = c.benchmark_group("group");
     grouping

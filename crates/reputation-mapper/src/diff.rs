@@ -81,7 +81,7 @@ impl ParkedValues for BTreeMap<IndicatorKey, u64> {
 }
 
 /// What a diff is asked: which lists this run imported, and how to treat a few keys.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct DiffOptions<'a> {
     lists: [bool; 2],
     full_refresh: bool,
@@ -100,7 +100,9 @@ impl<'a> DiffOptions<'a> {
         }
         DiffOptions {
             lists,
-            ..DiffOptions::default()
+            full_refresh: false,
+            resend: None,
+            parked: None,
         }
     }
 

@@ -160,7 +160,8 @@ impl Groups {
 /// The grouper is a [`RowSink`]: a parser pushes rows straight into it. Each row is checked
 /// against the filters (type, wildcard, CIDR, category, value form) and either dropped and
 /// counted by [`DropReason`], or folded into the record of its value. Nothing is allocated
-/// for a row whose value was seen before (unless the row spells a host name in another case).
+/// for a row whose value was seen before, unless the row spells a host name in capitals or in
+/// Unicode (the normal form is then built for the row).
 ///
 /// A grouper belongs to the lists it was fed: a list that did not complete must not reach the
 /// diff. To read two lists at once, give each its own grouper (one per thread) and
