@@ -328,6 +328,7 @@ impl<'a> Job<'a> {
         };
         let result = import.send_and_commit(&mapped, full, state).await;
         let converged = import.converged;
+        let rejected_now = import.rejected.len();
         report.rejected.extend(import.rejected);
         report.parked.extend(import.parked);
         if let Err(error) = result {
@@ -340,6 +341,20 @@ impl<'a> Job<'a> {
                 "the mass-removal guard held back {} removals of {name}; run with \
                  --allow-mass-removal if they are real",
                 list_report.removed
+            ));
+        }
+        if rejected_now > 0 {
+            report.warn(format!(
+                "ThreatConnect rejected {rejected_now} values of {name}; `rejected` names them \
+                 and says why"
+            ));
+        }
+        let unconfirmed_jobs = list_report.jobs.iter().filter(|job| !job.committed);
+        let unconfirmed_jobs = unconfirmed_jobs.count();
+        if unconfirmed_jobs > 0 {
+            report.warn(format!(
+                "{unconfirmed_jobs} jobs of {name} were not confirmed whole; their indicators \
+                 are sent again next run"
             ));
         }
         if converged {
