@@ -159,19 +159,18 @@ impl<'a> Job<'a> {
 
         let mut imported_any = false;
         let mut first_failure = None;
-        let mut all_converged = true;
+        let mut every_job_confirmed = true;
         for list in fetched {
             let name = list.file.name().to_owned();
             let result = self.import(list, full, state, report).await;
             match result {
                 Ok(ListResult::Converged) => imported_any = true,
-                Ok(ListResult::Pending) => {
+                Ok(ListResult::Pending { jobs_confirmed }) => {
                     imported_any = true;
-                    all_converged = false;
+                    every_job_confirmed &= jobs_confirmed;
                 }
                 Ok(ListResult::Unchanged) => {}
                 Ok(ListResult::NotImported(error)) => {
-                    all_converged = false;
                     report.warn(format!(
                         "the list {name} was not imported: {}",
                         chain(&*error)
@@ -185,7 +184,11 @@ impl<'a> Job<'a> {
         if !imported_any && let Some(error) = first_failure {
             return Err(JobError::NoList(error));
         }
-        if full && all_converged {
+        // A full refresh is done once ThreatConnect confirmed every job of it. Rejected values,
+        // removals held back and a list that could not be imported leave work for later runs,
+        // but waiting on them would send every indicator again each hour while, say, one list
+        // stays unavailable.
+        if full && every_job_confirmed {
             let delta = StateDelta {
                 last_full_refresh: Some(now),
                 ..StateDelta::default()
@@ -373,7 +376,9 @@ impl<'a> Job<'a> {
         Ok(if converged {
             ListResult::Converged
         } else {
-            ListResult::Pending
+            ListResult::Pending {
+                jobs_confirmed: unconfirmed_jobs == 0,
+            }
         })
     }
 }
@@ -383,7 +388,10 @@ enum ListResult {
     /// Imported, and nothing is pending.
     Converged,
     /// Imported, with something to do again next run.
-    Pending,
+    Pending {
+        /// Whether ThreatConnect confirmed every job sent for it.
+        jobs_confirmed: bool,
+    },
     /// Unchanged.
     Unchanged,
     /// Not imported.
