@@ -187,7 +187,8 @@ impl<'a> Job<'a> {
         // A full refresh is done once ThreatConnect confirmed every job of it. Rejected values,
         // removals held back and a list that could not be imported leave work for later runs,
         // but waiting on them would send every indicator again each hour while, say, one list
-        // stays unavailable.
+        // stays unavailable. A list that was not imported misses this refresh until the next
+        // one is due; a refresh time per list in the state would close that gap.
         if full && every_job_confirmed {
             let delta = StateDelta {
                 last_full_refresh: Some(now),
