@@ -175,7 +175,7 @@ impl<'a> Job<'a> {
 
         let mut imported_any = false;
         let mut first_failure = None;
-        let mut all_converged = true;
+        let mut every_job_confirmed = true;
         for list in fetched {
             if self.stopped() {
                 info!("stopped by a signal before the next list");
@@ -186,13 +186,12 @@ impl<'a> Job<'a> {
             let result = self.import(list, full, state, report).await;
             match result {
                 Ok(ListResult::Converged) => imported_any = true,
-                Ok(ListResult::Pending) => {
+                Ok(ListResult::Pending { jobs_confirmed }) => {
                     imported_any = true;
-                    all_converged = false;
+                    every_job_confirmed &= jobs_confirmed;
                 }
                 Ok(ListResult::Unchanged) => {}
                 Ok(ListResult::NotImported(error)) => {
-                    all_converged = false;
                     report.warn(format!(
                         "the list {name} was not imported: {}",
                         chain(&*error)
@@ -206,7 +205,12 @@ impl<'a> Job<'a> {
         if !imported_any && let Some(error) = first_failure {
             return Err(JobError::NoList(error));
         }
-        if full && all_converged {
+        // A full refresh is done once ThreatConnect confirmed every job of it. Rejected values,
+        // removals held back and a list that could not be imported leave work for later runs,
+        // but waiting on them would send every indicator again each hour while, say, one list
+        // stays unavailable. A list that was not imported misses this refresh until the next
+        // one is due; a refresh time per list in the state would close that gap.
+        if full && every_job_confirmed {
             let delta = StateDelta {
                 last_full_refresh: Some(now),
                 ..StateDelta::default()
@@ -336,6 +340,7 @@ impl<'a> Job<'a> {
         };
         let result = import.send_and_commit(&mapped, full, state).await;
         let converged = import.converged;
+        let rejected_now = import.rejected.len();
         report.rejected.extend(import.rejected);
         report.parked.extend(import.parked);
         if let Err(error) = result {
@@ -348,6 +353,20 @@ impl<'a> Job<'a> {
                 "the mass-removal guard held back {} removals of {name}; run with \
                  --allow-mass-removal if they are real",
                 list_report.removed
+            ));
+        }
+        if rejected_now > 0 {
+            report.warn(format!(
+                "ThreatConnect rejected {rejected_now} values of {name}; `rejected` names them \
+                 and says why"
+            ));
+        }
+        let unconfirmed_jobs = list_report.jobs.iter().filter(|job| !job.committed);
+        let unconfirmed_jobs = unconfirmed_jobs.count();
+        if unconfirmed_jobs > 0 {
+            report.warn(format!(
+                "{unconfirmed_jobs} jobs of {name} were not confirmed whole; their indicators \
+                 are sent again next run"
             ));
         }
         if converged {
@@ -366,7 +385,9 @@ impl<'a> Job<'a> {
         Ok(if converged {
             ListResult::Converged
         } else {
-            ListResult::Pending
+            ListResult::Pending {
+                jobs_confirmed: unconfirmed_jobs == 0,
+            }
         })
     }
 }
@@ -394,7 +415,10 @@ enum ListResult {
     /// Imported, and nothing is pending.
     Converged,
     /// Imported, with something to do again next run.
-    Pending,
+    Pending {
+        /// Whether ThreatConnect confirmed every job sent for it.
+        jobs_confirmed: bool,
+    },
     /// Unchanged.
     Unchanged,
     /// Not imported.
