@@ -145,6 +145,12 @@ impl<'a> Job<'a> {
     /// A [`JobError`] for a run that failed; what was committed before stays committed, and
     /// the report says how far the run got.
     pub async fn run(&self, state: &mut State, report: &mut Report) -> Result<(), JobError> {
+        let result = self.run_lists(state, report).await;
+        report.parked = parked_values(state);
+        result
+    }
+
+    async fn run_lists(&self, state: &mut State, report: &mut Report) -> Result<(), JobError> {
         let now = Utc::now();
         let full = self.full_refresh_due(state, now);
         report.full_refresh = full;
@@ -173,6 +179,8 @@ impl<'a> Job<'a> {
             return Ok(());
         }
 
+        // A list that was unchanged counts as fine: the run fails only where no list was
+        // imported or found unchanged.
         let mut imported_any = false;
         let mut first_failure = None;
         let mut every_job_confirmed = true;
@@ -190,7 +198,7 @@ impl<'a> Job<'a> {
                     imported_any = true;
                     every_job_confirmed &= jobs_confirmed;
                 }
-                Ok(ListResult::Unchanged) => {}
+                Ok(ListResult::Unchanged) => imported_any = true,
                 Ok(ListResult::NotImported(error)) => {
                     report.warn(format!(
                         "the list {name} was not imported: {}",
@@ -335,14 +343,12 @@ impl<'a> Job<'a> {
             list_kind: list.file.kind(),
             report: &mut list_report,
             rejected: Vec::new(),
-            parked: Vec::new(),
             converged: true,
         };
         let result = import.send_and_commit(&mapped, full, state).await;
         let converged = import.converged;
         let rejected_now = import.rejected.len();
         report.rejected.extend(import.rejected);
-        report.parked.extend(import.parked);
         if let Err(error) = result {
             report.lists.insert(name, list_report);
             return Err(error);
@@ -390,6 +396,24 @@ impl<'a> Job<'a> {
             }
         })
     }
+}
+
+/// Every value parked in the state, for the report: not retried until its content changes.
+fn parked_values(state: &State) -> Vec<RejectedValue> {
+    let parked = state
+        .meta()
+        .rejected
+        .iter()
+        .filter(|(_, rejected)| rejected.is_parked());
+    parked
+        .filter_map(|(key, rejected)| {
+            let key = IndicatorKey::parse(key).ok()?;
+            Some(RejectedValue {
+                indicator: display_key(&key),
+                reason: rejected.reason.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The source's category table, or the built-in one where it has none that reads.
@@ -624,8 +648,6 @@ struct ListImport<'j, 'r> {
     report: &'r mut ListReport,
     /// Values ThreatConnect rejected in this run.
     rejected: Vec<RejectedValue>,
-    /// Values parked, this run or before.
-    parked: Vec<RejectedValue>,
     /// Whether the list's import converged: nothing left to do again next run.
     converged: bool,
 }
@@ -647,7 +669,6 @@ impl ListImport<'_, '_> {
         self.report.changed_indicators = counts.changed.total();
         self.report.unchanged = counts.unchanged.total();
         self.report.removed = diff.removed().len() as u64;
-        self.report_parked(&diff, state);
 
         let plan = Plan::new(&diff);
         self.report.removals_held_back = plan.removals_held_back();
@@ -663,19 +684,6 @@ impl ListImport<'_, '_> {
 
         self.send_upserts(&plan, state).await?;
         self.apply_removals(&plan, state).await
-    }
-
-    fn report_parked(&mut self, diff: &reputation_mapper::Diff<'_>, state: &State) {
-        for indicator in diff.parked() {
-            let key = indicator.key();
-            if let Some(rejected) = state.meta().rejected.get(key.as_str()) {
-                let value = RejectedValue {
-                    indicator: display_key(&key),
-                    reason: rejected.reason.clone(),
-                };
-                self.parked.push(value);
-            }
-        }
     }
 
     async fn send_upserts(&mut self, plan: &Plan<'_>, state: &mut State) -> Result<(), JobError> {
@@ -977,7 +985,6 @@ impl ListImport<'_, '_> {
         };
         if record.is_parked() {
             warn!(indicator = %value.indicator, reason, "rejected again for the same reason: parked until its content changes");
-            self.parked.push(value.clone());
         } else {
             self.converged = false;
         }

@@ -559,3 +559,28 @@ async fn failed_job_neither_loses_nor_resends_what_other_jobs_confirmed() {
     );
     assert_eq!(feed.state_keys(), common::feed::hour_2_keys());
 }
+
+/// F08 with the other list unchanged: the run is not a failure (exit 1) but one with something
+/// to look at (exit 3).
+#[tokio::test]
+async fn truncated_list_beside_an_unchanged_one_is_attention_not_failure() {
+    let feed = Feed::start(mapper().build().unwrap()).await;
+    feed.publish_hour("hour-1");
+    assert_eq!(feed.run().await.exit, ExitCode::Success);
+
+    feed.et.fake.publish(
+        IP_LIST.name(),
+        Published::with_etag(read_fixture("f08/cut40.gz"), "cut"),
+    );
+    let second = feed.run().await;
+
+    assert_eq!(second.exit, ExitCode::Attention, "{:#?}", second.report);
+    assert_eq!(
+        second.report.lists[IP_LIST.name()].status,
+        ListStatus::NotImported
+    );
+    assert_eq!(
+        second.report.lists[DOMAIN_LIST.name()].status,
+        ListStatus::Unchanged
+    );
+}
