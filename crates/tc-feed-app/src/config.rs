@@ -208,7 +208,9 @@ pub const SETTINGS: &[SettingSpec] = &[
         flag: None,
         default: Some("true"),
         secret: false,
-        "Whether to fetch the `.gz` of the text lists (the JSON lists have none)."
+        "Whether to fetch the `.gz` of the text lists (the JSON lists have none). For a \
+         local directory left unset, each list is read from whichever of its `.gz` and plain \
+         file is there."
     ),
     setting!(
         "owner",

@@ -137,7 +137,7 @@ impl Settings {
         }
 
         let types = parse_types(raw)?;
-        let lists = list_files(raw, &types)?;
+        let lists = list_files(raw, &types, &source)?;
         let mapper = mapper_config(
             raw,
             owner.as_deref().unwrap_or(""),
@@ -313,7 +313,11 @@ fn parse_types(raw: &RawSettings) -> Result<Vec<IndicatorKind>, ConfigError> {
     )
 }
 
-fn list_files(raw: &RawSettings, types: &[IndicatorKind]) -> Result<Vec<ListFile>, ConfigError> {
+fn list_files(
+    raw: &RawSettings,
+    types: &[IndicatorKind],
+    source: &SourceSetting,
+) -> Result<Vec<ListFile>, ConfigError> {
     let format = parse_with(
         raw,
         "list_shape",
@@ -336,14 +340,30 @@ fn list_files(raw: &RawSettings, types: &[IndicatorKind]) -> Result<Vec<ListFile
         .filter(|(kind, _)| types.contains(kind))
         .map(|(_, list)| {
             let file = ListFile::new(list, format);
-            if gzip && format != FileFormat::Json {
-                file.gzipped()
-            } else {
-                file
+            if format == FileFormat::Json {
+                return file;
+            }
+            match source {
+                // A folder of lists (a mirror, the samples, the demo) holds whichever files
+                // someone put there: unless `gzip` is set, read the one that is present.
+                SourceSetting::Directory(dir) if !raw.is_given("gzip") => present_in(dir, file),
+                _ if gzip => file.gzipped(),
+                _ => file,
             }
         })
         .collect();
     Ok(lists)
+}
+
+/// Of a list's `.gz` and plain file, the one `dir` holds: the `.gz` where both or neither are
+/// there (so that a missing list is named as the default shape).
+fn present_in(dir: &Path, file: ListFile) -> ListFile {
+    let gzipped = file.gzipped();
+    if !dir.join(gzipped.name()).is_file() && dir.join(file.name()).is_file() {
+        file
+    } else {
+        gzipped
+    }
 }
 
 fn mapper_config(
@@ -715,6 +735,45 @@ mod tests {
         ]);
         let error = Settings::resolve(&raw, Need::Run, None, false).unwrap_err();
         assert!(matches!(error, ConfigError::SecretFile { .. }), "{error}");
+    }
+
+    fn list_names(dir: &Path, extra: &[(&'static str, &str)]) -> Vec<&'static str> {
+        let mut pairs = vec![("source", dir.to_str().unwrap()), ("owner", "Demo")];
+        pairs.extend_from_slice(extra);
+        let settings = Settings::resolve(&raw(&pairs), Need::DryRun, None, false).unwrap();
+        settings.lists.iter().map(ListFile::name).collect()
+    }
+
+    #[test]
+    fn folder_of_plain_lists_is_read_without_gzip_unless_gzip_is_set() {
+        // The shared samples hold `detailed-iprepdata.txt` only: the default `gzip = true`
+        // asked for `detailed-iprepdata.txt.gz` and the run found no list.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("detailed-iprepdata.txt"), "").unwrap();
+        std::fs::write(dir.path().join("detailed-domainrepdata.txt"), "").unwrap();
+        std::fs::write(dir.path().join("detailed-domainrepdata.txt.gz"), "").unwrap();
+
+        assert_eq!(
+            list_names(dir.path(), &[]),
+            ["detailed-iprepdata.txt", "detailed-domainrepdata.txt.gz"]
+        );
+        assert_eq!(
+            list_names(dir.path(), &[("gzip", "true")]),
+            ["detailed-iprepdata.txt.gz", "detailed-domainrepdata.txt.gz"]
+        );
+        assert_eq!(
+            list_names(dir.path(), &[("gzip", "false")]),
+            ["detailed-iprepdata.txt", "detailed-domainrepdata.txt"]
+        );
+    }
+
+    #[test]
+    fn folder_without_a_list_names_its_gz() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            list_names(dir.path(), &[("types", "Address")]),
+            ["detailed-iprepdata.txt.gz"]
+        );
     }
 
     #[test]
