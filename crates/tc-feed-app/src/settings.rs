@@ -73,9 +73,9 @@ pub struct Settings {
     pub subscription_code: Option<SubscriptionCode>,
     /// The lists to fetch, one per collected type.
     pub lists: Vec<ListFile>,
-    /// The owner, where one is set (every command but `map` needs one).
+    /// The owner, where one is set (`map`, and `state` given a state path, do without).
     pub owner: Option<String>,
-    /// The mapping settings (its owner is empty where none is set).
+    /// The mapping settings (their owner is [`NO_OWNER`] where none is set).
     pub mapper: MapperConfig,
     /// How often every indicator is sent again (zero: never by itself).
     pub full_refresh_every: Duration,
@@ -132,7 +132,13 @@ impl Settings {
         };
         let owner = raw.get("owner").map(|(owner, _)| owner.trim().to_owned());
         let owner = owner.filter(|owner| !owner.is_empty());
-        if owner.is_none() && need != Need::Map {
+        let needs_owner = match need {
+            Need::Map => false,
+            // The state file names its own owner; only the default path is made from one.
+            Need::State => !raw.is_given("state"),
+            Need::Run | Need::DryRun | Need::Check => true,
+        };
+        if owner.is_none() && needs_owner {
             return Err(missing("owner", "to know whose indicators these are"));
         }
 
@@ -140,7 +146,7 @@ impl Settings {
         let lists = list_files(raw, &types, &source)?;
         let mapper = mapper_config(
             raw,
-            owner.as_deref().unwrap_or(""),
+            owner.as_deref().unwrap_or(NO_OWNER),
             &types,
             allow_mass_removal,
         )?;
@@ -186,11 +192,15 @@ impl Settings {
         })
     }
 
-    /// The owner; every command but `map` has one.
+    /// The owner, or `""` where none is set.
     pub fn owner(&self) -> &str {
         self.owner.as_deref().unwrap_or_default()
     }
 }
+
+/// The owner the mapper is given where none is set: the mapper refuses an empty one, and
+/// `map` drops the xid it makes from it.
+pub const NO_OWNER: &str = "(no owner)";
 
 /// A file beside `path`.
 fn beside(path: &Path, name: &str) -> PathBuf {
@@ -774,6 +784,23 @@ mod tests {
             list_names(dir.path(), &[("types", "Address")]),
             ["detailed-iprepdata.txt.gz"]
         );
+    }
+
+    #[test]
+    fn map_needs_no_owner_and_state_none_when_its_path_is_given() {
+        // `tc-feed map FILE` without an owner failed: the mapper refused the empty owner.
+        let no_owner = raw(&[("source", std::env::temp_dir().to_str().unwrap())]);
+        let settings = Settings::resolve(&no_owner, Need::Map, None, false).unwrap();
+        assert_eq!(settings.owner, None);
+        assert_eq!(settings.mapper.owner(), NO_OWNER);
+
+        let error = Settings::resolve(&no_owner, Need::State, None, false).unwrap_err();
+        assert!(error.to_string().contains("`owner`"), "{error}");
+
+        let mut with_state = no_owner;
+        with_state.set_flag("state", "some/state");
+        let settings = Settings::resolve(&with_state, Need::State, None, false).unwrap();
+        assert_eq!(settings.state_path, Path::new("some/state"));
     }
 
     #[test]
