@@ -62,14 +62,15 @@ pub enum ConfigError {
     },
 
     /// A setting the run needs is not set.
-    #[error("setting `{key}` is required {why}; set it in the config file, or as {env}")]
+    #[error("setting `{key}` is required {why}; {how}")]
     Missing {
         /// The setting.
         key: &'static str,
-        /// Its environment variable.
-        env: String,
         /// When it is required.
         why: &'static str,
+        /// Where to set it: the config file or its environment variable, or for a secret its
+        /// environment variable or a file.
+        how: String,
     },
 
     /// A key in the config file that is no setting.
@@ -150,6 +151,19 @@ impl SettingSpec {
     /// Its environment variable: `TC_FEED_` and the key in upper case.
     pub fn env(&self) -> String {
         format!("TC_FEED_{}", self.key.to_ascii_uppercase())
+    }
+
+    /// Where an operator may set it, as a missing setting's message says it.
+    pub fn where_to_set(&self) -> String {
+        if self.secret {
+            format!(
+                "set {} in the environment, or name a file holding it with `{}_file`",
+                self.env(),
+                self.key
+            )
+        } else {
+            format!("set it in the config file, or as {}", self.env())
+        }
     }
 }
 

@@ -159,9 +159,7 @@ impl Settings {
             Need::Run | Need::Check => Some(threatconnect(raw)?),
             _ => None,
         };
-        let extra_ca_file = raw
-            .get("extra_ca_file")
-            .map(|(path, _)| PathBuf::from(path));
+        let extra_ca_file = extra_ca_file(raw)?;
         let chunk_limits = chunk_limits(raw)?;
         let job_concurrency =
             parse_with(raw, "job_concurrency", "a whole number from 1 to 8", |t| {
@@ -211,8 +209,8 @@ fn beside(path: &Path, name: &str) -> PathBuf {
 fn missing(key: &'static str, why: &'static str) -> ConfigError {
     ConfigError::Missing {
         key,
-        env: spec(key).env(),
         why,
+        how: spec(key).where_to_set(),
     }
 }
 
@@ -496,6 +494,20 @@ fn rating(
             .map(|_| bands)
     })?;
     Ok(builder.rating_bands(&bands))
+}
+
+/// The extra CA file, where one is named: a file that is not there stops the run here, as a
+/// bad setting, rather than when the first client is built. Its content is checked then.
+fn extra_ca_file(raw: &RawSettings) -> Result<Option<PathBuf>, ConfigError> {
+    let Some((text, origin)) = raw.get("extra_ca_file") else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(text.trim());
+    if !path.is_file() {
+        let expected = "an existing PEM file of CA certificates";
+        return Err(invalid("extra_ca_file", text, origin, expected));
+    }
+    Ok(Some(path))
 }
 
 fn chunk_limits(raw: &RawSettings) -> Result<ChunkLimits, ConfigError> {
@@ -801,6 +813,26 @@ mod tests {
         with_state.set_flag("state", "some/state");
         let settings = Settings::resolve(&with_state, Need::State, None, false).unwrap();
         assert_eq!(settings.state_path, Path::new("some/state"));
+    }
+
+    #[test]
+    fn missing_secret_is_asked_for_in_the_environment_or_a_file_never_the_config_file() {
+        let url = raw(&[("source", "https://et.example"), ("owner", "Demo")]);
+        let error = Settings::resolve(&url, Need::DryRun, None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("TC_FEED_ET_SUBSCRIPTION_CODE"), "{error}");
+        assert!(error.contains("`et_subscription_code_file`"), "{error}");
+        assert!(!error.contains("config file"), "{error}");
+    }
+
+    #[test]
+    fn extra_ca_file_that_is_not_there_is_a_bad_setting() {
+        let raw = dry_run_raw(&[("extra_ca_file", "no/such/ca.pem")]);
+        let error = Settings::resolve(&raw, Need::DryRun, None, false).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, ConfigError::Invalid { .. }), "{message}");
+        assert!(message.contains("no/such/ca.pem"), "{message}");
     }
 
     #[test]
