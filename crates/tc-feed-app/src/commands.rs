@@ -365,11 +365,16 @@ async fn check_source(settings: &Settings) -> Result<String, String> {
             first.name(),
             sink.rows
         )),
-        Err(error) => Err(format!(
-            "ET list {}: {} (check the subscription code and its entitlements)",
-            first.name(),
-            chain(&error)
-        )),
+        Err(error) => {
+            let message = chain(&error);
+            // A refused code's message already says what to check.
+            let advice = if message.contains("subscription code") {
+                ""
+            } else {
+                " (check `source`, the subscription code and its entitlements)"
+            };
+            Err(format!("ET list {}: {message}{advice}", first.name()))
+        }
     }
 }
 
@@ -377,9 +382,17 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
     let mut lines = Vec::new();
     match client.owners().await {
         Err(error) => {
+            let advice = match &error {
+                threatconnect_client::Error::Auth { .. } => {
+                    ": check `tc_access_id` and the secret key (TC_FEED_TC_SECRET_KEY or \
+                     `tc_secret_key_file`), or the token"
+                }
+                threatconnect_client::Error::ClockSkew { .. } => "",
+                _ => ": check `tc_url`, and the proxy or `extra_ca_file` where there is one",
+            };
             lines.push((
                 false,
-                format!("ThreatConnect credentials: {}", chain(&error)),
+                format!("ThreatConnect credentials: {}{advice}", chain(&error)),
             ));
             return lines;
         }
@@ -389,7 +402,12 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
             let line = if found {
                 format!("owner {owner:?} exists and is visible to the API user")
             } else {
-                format!("owner {owner:?} is not among the owners the API user can see")
+                let visible: Vec<&str> = owners.iter().map(|o| o.name.as_str()).collect();
+                format!(
+                    "owner {owner:?} is not among the owners the API user can see \
+                     ({visible:?}): check the spelling of `owner`, or give the API user \
+                     access to that organisation"
+                )
             };
             lines.push((found, line));
         }
@@ -400,10 +418,19 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
         Ok(BatchFeature::Enabled) => (true, "the Batch API is enabled".to_owned()),
         Ok(BatchFeature::Disabled { message }) => (
             false,
-            format!("the Batch API is not enabled on this instance ({message}): enable it and document storage"),
+            format!(
+                "the Batch API is not enabled on this instance ({message}): ask an \
+                 administrator to enable the batch feature and document storage"
+            ),
         ),
-        Ok(other) => (true, format!("the Batch API answered in an unknown way: {other:?}")),
-        Err(error) => (false, format!("the Batch API probe failed: {}", chain(&error))),
+        Ok(other) => (
+            true,
+            format!("the Batch API answered in an unknown way: {other:?}"),
+        ),
+        Err(error) => (
+            false,
+            format!("the Batch API probe failed: {}", chain(&error)),
+        ),
     });
 
     match client.missing_attribute_types(&ATTRIBUTE_TYPES).await {
