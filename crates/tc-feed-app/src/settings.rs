@@ -570,7 +570,10 @@ fn secret(
     key: &'static str,
     file_key: &'static str,
 ) -> Result<Option<String>, ConfigError> {
-    if let Some((value, origin)) = raw.get(key) {
+    // An empty variable (`TC_FEED_TC_SECRET_KEY=` in an environment file) is no secret: it
+    // counts as not set, rather than as a secret of no characters.
+    let given = raw.get(key).filter(|(value, _)| !value.trim().is_empty());
+    if let Some((value, origin)) = given {
         if !matches!(origin, Origin::Env(_)) {
             return Err(ConfigError::SecretInWrongPlace {
                 key,
@@ -833,6 +836,27 @@ mod tests {
         let message = error.to_string();
         assert!(matches!(error, ConfigError::Invalid { .. }), "{message}");
         assert!(message.contains("no/such/ca.pem"), "{message}");
+    }
+
+    #[test]
+    fn empty_secret_in_the_environment_counts_as_not_set() {
+        // `TC_FEED_TC_SECRET_KEY=` was taken as a secret key of no characters.
+        let raw = dry_run_raw(&[
+            ("tc_url", "https://tc.example/api"),
+            ("tc_access_id", "id"),
+            ("tc_secret_key", " "),
+        ]);
+        let error = Settings::resolve(&raw, Need::Run, None, false).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Missing {
+                    key: "tc_secret_key",
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
