@@ -219,9 +219,10 @@ pub async fn tc_server(owners: &[&str], attribute_types: &[&str], batch: Batch) 
     let probe = match batch {
         Batch::Enabled => ResponseTemplate::new(404)
             .set_body_string(r#"{"status":"Failure","message":"Batch job not found"}"#),
-        Batch::Disabled => ResponseTemplate::new(503).set_body_string(
-            r#"{"status":"Failure","message":"Batch job api is not available. Please contact your administrator."}"#,
-        ),
+        Batch::Disabled => ResponseTemplate::new(503).set_body_string(concat!(
+            r#"{"status":"Failure","message":"#,
+            r#""Batch job api is not available. Please contact your administrator."}"#
+        )),
     };
     Mock::given(method("GET"))
         .and(path("/api/v2/batch/9223372036854775807"))
@@ -240,10 +241,11 @@ pub async fn tc_server(owners: &[&str], attribute_types: &[&str], batch: Batch) 
     server
 }
 
-/// A config file for both stand-ins, every secret left out, plus the `extra` lines.
+/// A config file for both stand-ins, every secret left out, plus the `extra` lines. The state
+/// is `dir/state`, and so the report `dir/report.json`.
 pub fn config_for(dir: &Path, et: &MockServer, tc: &MockServer, extra: &str) -> PathBuf {
     let text = format!(
-        "source = \"{}\"\ngzip = false\ntypes = [\"Address\"]\nowner = \"{OWNER}\"\n\
+        "source = \"{}\"\ngzip = false\nowner = \"{OWNER}\"\n\
          tc_url = \"{}/api\"\ntc_access_id = \"{ACCESS_ID}\"\nstate = \"{}\"\n{extra}",
         et.uri(),
         tc.uri(),
