@@ -19,6 +19,7 @@ use crate::destination::{Destination, DryRunFolder, ThreatConnect};
 use crate::exit::ExitCode;
 use crate::job::{Job, JobError, JobOptions, chain};
 use crate::lock::{LockError, StateLock};
+use crate::progress::Progress;
 use crate::report::{Report, error_chain};
 use crate::settings::{Need, Settings, SourceSetting};
 use crate::state::{Identity, State, StateError};
@@ -64,10 +65,15 @@ pub fn need_of(command: &Command) -> Need {
     }
 }
 
-/// Runs the command of `cli` with checked settings.
-pub async fn execute(cli: Cli, settings: Settings, stop: Arc<AtomicBool>) -> ExitCode {
+/// Runs the command of `cli` with checked settings; a run shows its progress on `progress`.
+pub async fn execute(
+    cli: Cli,
+    settings: Settings,
+    stop: Arc<AtomicBool>,
+    progress: Progress,
+) -> ExitCode {
     match cli.command {
-        Command::Run(args) => run(&args, &settings, &stop).await,
+        Command::Run(args) => run(&args, &settings, &stop, &progress).await,
         Command::Check => check(&settings).await,
         Command::Map(args) => map(&args, &settings),
         Command::State(args) => state(&args, &settings),
@@ -83,9 +89,14 @@ pub fn print_error(error: &(dyn std::error::Error + 'static)) {
     }
 }
 
-async fn run(args: &RunArgs, settings: &Settings, stop: &AtomicBool) -> ExitCode {
+async fn run(
+    args: &RunArgs,
+    settings: &Settings,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> ExitCode {
     let Some(every) = &args.every else {
-        return run_once(args, settings).await;
+        return run_once(args, settings, progress).await;
     };
     let interval = match crate::config::parse_duration(every) {
         Ok(interval) if !interval.is_zero() => interval,
@@ -96,7 +107,7 @@ async fn run(args: &RunArgs, settings: &Settings, stop: &AtomicBool) -> ExitCode
     };
 
     loop {
-        let code = run_once(args, settings).await;
+        let code = run_once(args, settings, progress).await;
         if matches!(code, ExitCode::Usage | ExitCode::Locked) {
             return code;
         }
@@ -123,7 +134,7 @@ async fn sleep_unless_stopped(interval: Duration, stop: &AtomicBool) -> bool {
 }
 
 /// One import, from the lock to the report.
-async fn run_once(args: &RunArgs, settings: &Settings) -> ExitCode {
+async fn run_once(args: &RunArgs, settings: &Settings, progress: &Progress) -> ExitCode {
     let _lock = match StateLock::acquire(&settings.state_path) {
         Ok(lock) => lock,
         Err(error @ LockError::Held { .. }) => {
@@ -152,7 +163,7 @@ async fn run_once(args: &RunArgs, settings: &Settings) -> ExitCode {
         settings.state_path.clone(),
         args.dry_run.is_some(),
     );
-    let result = import(args, settings, &identity, &mut state, &mut report).await;
+    let result = import(args, settings, &identity, &mut state, &mut report, progress).await;
     finish_run(result, state, report, settings)
 }
 
@@ -200,6 +211,7 @@ async fn import(
     identity: &Identity,
     state: &mut State,
     report: &mut Report,
+    progress: &Progress,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let source = list_source(settings)?;
     let destination: Box<dyn Destination> = match &args.dry_run {
@@ -224,7 +236,7 @@ async fn import(
         lists = settings.lists.len(),
         "run started"
     );
-    let job = Job::new(&options, source, destination.as_ref());
+    let job = Job::new(&options, source, destination.as_ref()).with_progress(progress.clone());
     job.run(state, report)
         .await
         .map_err(|error: JobError| Box::new(error) as _)

@@ -39,6 +39,7 @@ use threatconnect_client::{BatchIndicator, JobSettings};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::destination::{Confirmation, Destination, JobReply};
+use crate::progress::Progress;
 use crate::report::{JobReport, ListReport, ListStatus, RejectedRows, RejectedValue, Report};
 use crate::state::{Entry, Identity, ListRecord, Rejected, State, StateDelta, StateError};
 
@@ -102,6 +103,7 @@ pub struct Job<'a> {
     source: Arc<dyn ListSource>,
     destination: &'a dyn Destination,
     pause_at: Option<String>,
+    progress: Progress,
 }
 
 impl<'a> Job<'a> {
@@ -119,7 +121,14 @@ impl<'a> Job<'a> {
             source,
             destination,
             pause_at,
+            progress: Progress::hidden(),
         }
+    }
+
+    /// The same run, showing its progress on `progress` (hidden by default).
+    pub fn with_progress(mut self, progress: Progress) -> Job<'a> {
+        self.progress = progress;
+        self
     }
 
     /// Runs one import against `state`, recording what happens in `report`.
@@ -259,6 +268,7 @@ impl<'a> Job<'a> {
             ));
         }
 
+        let _reading = self.progress.spinner("reading and mapping the lists");
         let mut fetched = Vec::with_capacity(tasks.len());
         for task in tasks {
             fetched.push(task.await.map_err(JobError::Task)??);
@@ -648,6 +658,7 @@ impl ListImport<'_, '_> {
         self.send(
             settings,
             indicators,
+            plan.upsert_count(),
             "upsert",
             state,
             |confirmation, state, import| {
@@ -710,6 +721,7 @@ impl ListImport<'_, '_> {
         self.send(
             settings,
             indicators,
+            keys.len() as u64,
             purpose,
             state,
             |confirmation, state, import| {
@@ -725,6 +737,7 @@ impl ListImport<'_, '_> {
         &mut self,
         settings: JobSettings,
         indicators: I,
+        total: u64,
         purpose: &str,
         state: &mut State,
         mut commit: impl FnMut(&Confirmation, &mut State, &mut Self) -> Result<bool, JobError>,
@@ -750,9 +763,14 @@ impl ListImport<'_, '_> {
             }
         };
         let mut fatal = None;
+        let bar = self
+            .job
+            .progress
+            .bar(&format!("{} {purpose}", self.list_name), total);
         let consume = async {
             let mut first = true;
             while let Some(reply) = replies.next().await {
+                bar.advance(reply.positions().len() as u64);
                 if !first {
                     self.job.pause_if("between-jobs");
                 }

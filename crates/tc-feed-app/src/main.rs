@@ -12,6 +12,7 @@ use clap::Parser;
 use tc_feed_app::cli::Cli;
 use tc_feed_app::commands::{self, need_of, print_error};
 use tc_feed_app::exit::ExitCode;
+use tc_feed_app::progress::Progress;
 use tc_feed_app::settings::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -41,7 +42,8 @@ fn main() -> ProcessExitCode {
             return ExitCode::Usage.into();
         }
     };
-    install_logger(&settings);
+    let progress = Progress::on_stderr();
+    install_logger(&settings, &progress);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,13 +58,15 @@ fn main() -> ProcessExitCode {
     runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         listen_for_signals(Arc::clone(&stop));
-        commands::execute(cli, settings, stop).await.into()
+        commands::execute(cli, settings, stop, progress)
+            .await
+            .into()
     })
 }
 
-/// Logs go to stderr, as text or JSON lines, at the configured level. Dependencies speak only
-/// at `warn` unless the level is `trace`.
-fn install_logger(settings: &Settings) {
+/// Logs go to stderr, as text or JSON lines, at the configured level, clear of the progress
+/// bars. Dependencies speak only at `warn` unless the level is `trace`.
+fn install_logger(settings: &Settings, progress: &Progress) {
     let level = settings.log_level;
     let directives = if level == tracing::Level::TRACE {
         "trace".to_owned()
@@ -75,7 +79,7 @@ fn install_logger(settings: &Settings) {
     let filter = EnvFilter::new(directives);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(progress.clone());
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder
