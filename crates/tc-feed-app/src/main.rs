@@ -89,10 +89,14 @@ fn install_logger(settings: &Settings, progress: &Progress) {
 }
 
 /// SIGINT and SIGTERM ask `--every` to stop between runs; a second one ends the process.
+///
+/// The handlers are registered here, before the command starts, so that a signal that comes
+/// early is never met by the default action (an abrupt end) instead.
 fn listen_for_signals(stop: Arc<AtomicBool>) {
+    let mut signals = Signals::register();
     tokio::spawn(async move {
         loop {
-            wait_for_signal().await;
+            signals.next().await;
             if stop.swap(true, Ordering::SeqCst) {
                 eprintln!("second signal: stopping now");
                 std::process::exit(ExitCode::Failed.code());
@@ -102,22 +106,50 @@ fn listen_for_signals(stop: Arc<AtomicBool>) {
     });
 }
 
+/// The signals that stop `--every`, registered once for the whole process.
 #[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next SIGINT or SIGTERM; never, where neither could be registered.
+    async fn next(&mut self) {
+        async fn next_of(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next_of(&mut self.interrupt) => {}
+            () = next_of(&mut self.terminate) => {}
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> Signals {
+        Signals
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
