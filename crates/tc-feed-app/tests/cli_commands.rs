@@ -5,7 +5,7 @@ mod cli_support;
 
 use std::path::Path;
 
-use cli_support::{Ran, root, run, tc_feed, text, write};
+use cli_support::{Ran, root, run, tc_feed, tc_feed_std, text, write};
 use serde_json::Value;
 use tc_feed_app::lock::StateLock;
 
@@ -388,4 +388,54 @@ fn every_with_a_bad_interval_is_a_usage_error() {
     assert!(ran.stderr.contains("\"hourly\""), "{}", ran.stderr);
     assert!(ran.stderr.contains("`1h`"), "{}", ran.stderr);
     assert!(!out.exists(), "a usage error wrote into the dry-run folder");
+}
+
+#[cfg(unix)]
+#[test]
+fn every_stops_between_runs_on_sigterm_with_the_last_runs_code() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("demo");
+    let args = [
+        "--config",
+        "examples/demo.toml",
+        "run",
+        "--dry-run",
+        text(&out),
+        "--every",
+        "1h",
+    ];
+    let mut child = tc_feed_std(home.path(), &args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait for the first run to end: the loop then sleeps for an hour.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !line.contains("next_in") {
+        line.clear();
+        let read = stderr.read_line(&mut line).unwrap();
+        assert!(
+            read > 0,
+            "stderr ended before the first run finished:\n{seen}"
+        );
+        seen.push_str(&line);
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+
+    assert_eq!(status.code(), Some(0), "{seen}{rest}");
+    assert!(rest.contains("stopped by a signal between runs"), "{rest}");
+    assert!(out.join("report.json").is_file());
 }

@@ -31,7 +31,12 @@ pub fn root() -> PathBuf {
 /// `tc-feed` with `args`, run in the workspace root, with no `TC_FEED_*` or proxy variable of
 /// the test's own environment and the user's state directory inside `home`.
 pub fn tc_feed(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tc-feed"));
+    Command::from_std(tc_feed_std(home, args))
+}
+
+/// [`tc_feed`] as a plain process command, for a test that spawns it and talks to it.
+pub fn tc_feed_std(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tc-feed"));
     command.current_dir(root()).args(args);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
