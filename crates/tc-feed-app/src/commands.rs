@@ -19,6 +19,7 @@ use crate::destination::{Destination, DryRunFolder, ThreatConnect};
 use crate::exit::ExitCode;
 use crate::job::{Job, JobError, JobOptions, chain};
 use crate::lock::{LockError, StateLock};
+use crate::progress::Progress;
 use crate::report::{Report, error_chain};
 use crate::settings::{Need, Settings, SourceSetting};
 use crate::state::{Identity, State, StateError};
@@ -65,10 +66,15 @@ pub fn need_of(command: &Command) -> Need {
     }
 }
 
-/// Runs the command of `cli` with checked settings.
-pub async fn execute(cli: Cli, settings: Settings, stop: Arc<AtomicBool>) -> ExitCode {
+/// Runs the command of `cli` with checked settings; a run shows its progress on `progress`.
+pub async fn execute(
+    cli: Cli,
+    settings: Settings,
+    stop: Arc<AtomicBool>,
+    progress: Progress,
+) -> ExitCode {
     match cli.command {
-        Command::Run(args) => run(&args, &settings, &stop).await,
+        Command::Run(args) => run(&args, &settings, &stop, &progress).await,
         Command::Check => check(&settings).await,
         Command::Map(args) => map(&args, &settings),
         Command::State(args) => state(&args, &settings),
@@ -85,9 +91,14 @@ pub fn print_error(error: &(dyn std::error::Error + 'static)) {
     }
 }
 
-async fn run(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> ExitCode {
+async fn run(
+    args: &RunArgs,
+    settings: &Settings,
+    stop: &Arc<AtomicBool>,
+    progress: &Progress,
+) -> ExitCode {
     let Some(every) = &args.every else {
-        return run_once(args, settings, stop).await;
+        return run_once(args, settings, stop, progress).await;
     };
     let interval = match crate::config::parse_duration(every) {
         Ok(interval) if !interval.is_zero() => interval,
@@ -98,7 +109,7 @@ async fn run(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> Exi
     };
 
     loop {
-        let code = run_once(args, settings, stop).await;
+        let code = run_once(args, settings, stop, progress).await;
         if matches!(code, ExitCode::Usage | ExitCode::Locked) {
             return code;
         }
@@ -136,7 +147,12 @@ fn lock(state_path: &Path) -> Result<StateLock, ExitCode> {
 }
 
 /// One import, from the lock to the report.
-async fn run_once(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -> ExitCode {
+async fn run_once(
+    args: &RunArgs,
+    settings: &Settings,
+    stop: &Arc<AtomicBool>,
+    progress: &Progress,
+) -> ExitCode {
     let _lock = match lock(&settings.state_path) {
         Ok(lock) => lock,
         Err(code) => return code,
@@ -158,7 +174,16 @@ async fn run_once(args: &RunArgs, settings: &Settings, stop: &Arc<AtomicBool>) -
         settings.state_path.clone(),
         args.dry_run.is_some(),
     );
-    let result = import(stop, args, settings, &identity, &mut state, &mut report).await;
+    let result = import(
+        stop,
+        args,
+        settings,
+        &identity,
+        &mut state,
+        &mut report,
+        progress,
+    )
+    .await;
     finish_run(result, state, report, settings)
 }
 
@@ -207,6 +232,7 @@ async fn import(
     identity: &Identity,
     state: &mut State,
     report: &mut Report,
+    progress: &Progress,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let source = list_source(settings)?;
     let destination: Box<dyn Destination> = match &args.dry_run {
@@ -231,7 +257,9 @@ async fn import(
         lists = settings.lists.len(),
         "run started"
     );
-    let job = Job::new(&options, source, destination.as_ref()).stop_on(Arc::clone(stop));
+    let job = Job::new(&options, source, destination.as_ref())
+        .stop_on(Arc::clone(stop))
+        .with_progress(progress.clone());
     job.run(state, report)
         .await
         .map_err(|error: JobError| Box::new(error) as _)
@@ -372,11 +400,16 @@ async fn check_source(settings: &Settings) -> Result<String, String> {
             first.name(),
             sink.rows
         )),
-        Err(error) => Err(format!(
-            "ET list {}: {} (check the subscription code and its entitlements)",
-            first.name(),
-            chain(&error)
-        )),
+        Err(error) => {
+            let message = chain(&error);
+            // A refused code's message already says what to check.
+            let advice = if message.contains("subscription code") {
+                ""
+            } else {
+                " (check `source`, the subscription code and its entitlements)"
+            };
+            Err(format!("ET list {}: {message}{advice}", first.name()))
+        }
     }
 }
 
@@ -384,9 +417,17 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
     let mut lines = Vec::new();
     match client.owners().await {
         Err(error) => {
+            let advice = match &error {
+                threatconnect_client::Error::Auth { .. } => {
+                    ": check `tc_access_id` and the secret key (TC_FEED_TC_SECRET_KEY or \
+                     `tc_secret_key_file`), or the token"
+                }
+                threatconnect_client::Error::ClockSkew { .. } => "",
+                _ => ": check `tc_url`, and the proxy or `extra_ca_file` where there is one",
+            };
             lines.push((
                 false,
-                format!("ThreatConnect credentials: {}", chain(&error)),
+                format!("ThreatConnect credentials: {}{advice}", chain(&error)),
             ));
             return lines;
         }
@@ -396,7 +437,12 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
             let line = if found {
                 format!("owner {owner:?} exists and is visible to the API user")
             } else {
-                format!("owner {owner:?} is not among the owners the API user can see")
+                let visible: Vec<&str> = owners.iter().map(|o| o.name.as_str()).collect();
+                format!(
+                    "owner {owner:?} is not among the owners the API user can see \
+                     ({visible:?}): check the spelling of `owner`, or give the API user \
+                     access to that organisation"
+                )
             };
             lines.push((found, line));
         }
@@ -407,10 +453,19 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
         Ok(BatchFeature::Enabled) => (true, "the Batch API is enabled".to_owned()),
         Ok(BatchFeature::Disabled { message }) => (
             false,
-            format!("the Batch API is not enabled on this instance ({message}): enable it and document storage"),
+            format!(
+                "the Batch API is not enabled on this instance ({message}): ask an \
+                 administrator to enable the batch feature and document storage"
+            ),
         ),
-        Ok(other) => (true, format!("the Batch API answered in an unknown way: {other:?}")),
-        Err(error) => (false, format!("the Batch API probe failed: {}", chain(&error))),
+        Ok(other) => (
+            true,
+            format!("the Batch API answered in an unknown way: {other:?}"),
+        ),
+        Err(error) => (
+            false,
+            format!("the Batch API probe failed: {}", chain(&error)),
+        ),
     });
 
     match client.missing_attribute_types(&ATTRIBUTE_TYPES).await {

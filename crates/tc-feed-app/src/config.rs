@@ -62,14 +62,15 @@ pub enum ConfigError {
     },
 
     /// A setting the run needs is not set.
-    #[error("setting `{key}` is required {why}; set it in the config file, or as {env}")]
+    #[error("setting `{key}` is required {why}; {how}")]
     Missing {
         /// The setting.
         key: &'static str,
-        /// Its environment variable.
-        env: String,
         /// When it is required.
         why: &'static str,
+        /// Where to set it: the config file or its environment variable, or for a secret its
+        /// environment variable or a file.
+        how: String,
     },
 
     /// A key in the config file that is no setting.
@@ -151,6 +152,19 @@ impl SettingSpec {
     pub fn env(&self) -> String {
         format!("TC_FEED_{}", self.key.to_ascii_uppercase())
     }
+
+    /// Where an operator may set it, as a missing setting's message says it.
+    pub fn where_to_set(&self) -> String {
+        if self.secret {
+            format!(
+                "set {} in the environment, or name a file holding it with `{}_file`",
+                self.env(),
+                self.key
+            )
+        } else {
+            format!("set it in the config file, or as {}", self.env())
+        }
+    }
 }
 
 macro_rules! setting {
@@ -208,7 +222,9 @@ pub const SETTINGS: &[SettingSpec] = &[
         flag: None,
         default: Some("true"),
         secret: false,
-        "Whether to fetch the `.gz` of the text lists (the JSON lists have none)."
+        "Whether to fetch the `.gz` of the text lists (the JSON lists have none). For a \
+         local directory left unset, each list is read from whichever of its `.gz` and plain \
+         file is there."
     ),
     setting!(
         "owner",

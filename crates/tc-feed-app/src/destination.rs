@@ -67,6 +67,16 @@ pub enum JobReply {
     },
 }
 
+impl JobReply {
+    /// The positions of the job's indicators in the submitted stream.
+    pub fn positions(&self) -> &Range<usize> {
+        match self {
+            JobReply::Confirmed(confirmation) => &confirmation.positions,
+            JobReply::Failed { positions, .. } => positions,
+        }
+    }
+}
+
 /// Where documents go.
 pub trait Destination: Send + Sync {
     /// A description for logs and the report: the masked URL, or the folder.

@@ -40,6 +40,7 @@ use threatconnect_client::{BatchIndicator, JobSettings};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::destination::{Confirmation, Destination, JobReply};
+use crate::progress::Progress;
 use crate::report::{JobReport, ListReport, ListStatus, RejectedRows, RejectedValue, Report};
 use crate::state::{Entry, Identity, ListRecord, Rejected, State, StateDelta, StateError};
 
@@ -104,6 +105,7 @@ pub struct Job<'a> {
     destination: &'a dyn Destination,
     pause_at: Option<String>,
     stop: Option<Arc<AtomicBool>>,
+    progress: Progress,
 }
 
 impl<'a> Job<'a> {
@@ -122,7 +124,14 @@ impl<'a> Job<'a> {
             destination,
             pause_at,
             stop: None,
+            progress: Progress::hidden(),
         }
+    }
+
+    /// The same run, showing its progress on `progress` (hidden by default).
+    pub fn with_progress(mut self, progress: Progress) -> Job<'a> {
+        self.progress = progress;
+        self
     }
 
     /// Stops the run between steps (between lists and between jobs, never mid-commit) once
@@ -279,6 +288,7 @@ impl<'a> Job<'a> {
             ));
         }
 
+        let _reading = self.progress.spinner("reading and mapping the lists");
         let mut fetched = Vec::with_capacity(tasks.len());
         for task in tasks {
             fetched.push(task.await.map_err(JobError::Task)??);
@@ -706,6 +716,7 @@ impl ListImport<'_, '_> {
         self.send(
             settings,
             indicators,
+            plan.upsert_count(),
             "upsert",
             state,
             |confirmation, state, import| {
@@ -768,6 +779,7 @@ impl ListImport<'_, '_> {
         self.send(
             settings,
             indicators,
+            keys.len() as u64,
             purpose,
             state,
             |confirmation, state, import| {
@@ -783,6 +795,7 @@ impl ListImport<'_, '_> {
         &mut self,
         settings: JobSettings,
         indicators: I,
+        total: u64,
         purpose: &str,
         state: &mut State,
         mut commit: impl FnMut(&Confirmation, &mut State, &mut Self) -> Result<bool, JobError>,
@@ -808,12 +821,17 @@ impl ListImport<'_, '_> {
             }
         };
         let mut fatal = None;
+        let bar = self
+            .job
+            .progress
+            .bar(&format!("{} {purpose}", self.list_name), total);
         let consume = async {
             // The replies (and with them the queue's receiver) end with this block, so that a
             // producer still waiting on the queue is released when sending stops early.
             let mut replies = replies;
             let mut first = true;
             while let Some(reply) = replies.next().await {
+                bar.advance(reply.positions().len() as u64);
                 if !first {
                     self.job.pause_if("between-jobs");
                 }

@@ -10,6 +10,7 @@ pub mod destination;
 pub mod exit;
 pub mod job;
 pub mod lock;
+pub mod progress;
 pub mod reconcile;
 pub mod report;
 pub mod settings;

@@ -12,6 +12,7 @@ use clap::Parser;
 use tc_feed_app::cli::Cli;
 use tc_feed_app::commands::{self, need_of, print_error};
 use tc_feed_app::exit::ExitCode;
+use tc_feed_app::progress::Progress;
 use tc_feed_app::settings::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -41,7 +42,8 @@ fn main() -> ProcessExitCode {
             return ExitCode::Usage.into();
         }
     };
-    install_logger(&settings);
+    let progress = Progress::on_stderr();
+    install_logger(&settings, &progress);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,13 +58,15 @@ fn main() -> ProcessExitCode {
     runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         listen_for_signals(Arc::clone(&stop));
-        commands::execute(cli, settings, stop).await.into()
+        commands::execute(cli, settings, stop, progress)
+            .await
+            .into()
     })
 }
 
-/// Logs go to stderr, as text or JSON lines, at the configured level. Dependencies speak only
-/// at `warn` unless the level is `trace`.
-fn install_logger(settings: &Settings) {
+/// Logs go to stderr, as text or JSON lines, at the configured level, clear of the progress
+/// bars. Dependencies speak only at `warn` unless the level is `trace`.
+fn install_logger(settings: &Settings, progress: &Progress) {
     let level = settings.log_level;
     let directives = if level == tracing::Level::TRACE {
         "trace".to_owned()
@@ -75,7 +79,7 @@ fn install_logger(settings: &Settings) {
     let filter = EnvFilter::new(directives);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(progress.clone());
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder
@@ -85,10 +89,14 @@ fn install_logger(settings: &Settings) {
 }
 
 /// SIGINT and SIGTERM ask `--every` to stop between runs; a second one ends the process.
+///
+/// The handlers are registered here, before the command starts, so that a signal that comes
+/// early is never met by the default action (an abrupt end) instead.
 fn listen_for_signals(stop: Arc<AtomicBool>) {
+    let mut signals = Signals::register();
     tokio::spawn(async move {
         loop {
-            wait_for_signal().await;
+            signals.next().await;
             if stop.swap(true, Ordering::SeqCst) {
                 eprintln!("second signal: stopping now");
                 std::process::exit(ExitCode::Failed.code());
@@ -98,22 +106,50 @@ fn listen_for_signals(stop: Arc<AtomicBool>) {
     });
 }
 
+/// The signals that stop `--every`, registered once for the whole process.
 #[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next SIGINT or SIGTERM; never, where neither could be registered.
+    async fn next(&mut self) {
+        async fn next_of(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next_of(&mut self.interrupt) => {}
+            () = next_of(&mut self.terminate) => {}
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> Signals {
+        Signals
+    }
+
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -73,9 +73,9 @@ pub struct Settings {
     pub subscription_code: Option<SubscriptionCode>,
     /// The lists to fetch, one per collected type.
     pub lists: Vec<ListFile>,
-    /// The owner, where one is set (every command but `map` needs one).
+    /// The owner, where one is set (`map`, and `state` given a state path, do without).
     pub owner: Option<String>,
-    /// The mapping settings (its owner is empty where none is set).
+    /// The mapping settings (their owner is [`NO_OWNER`] where none is set).
     pub mapper: MapperConfig,
     /// How often every indicator is sent again (zero: never by itself).
     pub full_refresh_every: Duration,
@@ -132,15 +132,21 @@ impl Settings {
         };
         let owner = raw.get("owner").map(|(owner, _)| owner.trim().to_owned());
         let owner = owner.filter(|owner| !owner.is_empty());
-        if owner.is_none() && need != Need::Map {
+        let needs_owner = match need {
+            Need::Map => false,
+            // The state file names its own owner; only the default path is made from one.
+            Need::State => !raw.is_given("state"),
+            Need::Run | Need::DryRun | Need::Check => true,
+        };
+        if owner.is_none() && needs_owner {
             return Err(missing("owner", "to know whose indicators these are"));
         }
 
         let types = parse_types(raw)?;
-        let lists = list_files(raw, &types)?;
+        let lists = list_files(raw, &types, &source)?;
         let mapper = mapper_config(
             raw,
-            owner.as_deref().unwrap_or(""),
+            owner.as_deref().unwrap_or(NO_OWNER),
             &types,
             allow_mass_removal,
         )?;
@@ -153,9 +159,7 @@ impl Settings {
             Need::Run | Need::Check => Some(threatconnect(raw)?),
             _ => None,
         };
-        let extra_ca_file = raw
-            .get("extra_ca_file")
-            .map(|(path, _)| PathBuf::from(path));
+        let extra_ca_file = extra_ca_file(raw)?;
         let chunk_limits = chunk_limits(raw)?;
         let job_concurrency =
             parse_with(raw, "job_concurrency", "a whole number from 1 to 8", |t| {
@@ -186,11 +190,15 @@ impl Settings {
         })
     }
 
-    /// The owner; every command but `map` has one.
+    /// The owner, or `""` where none is set.
     pub fn owner(&self) -> &str {
         self.owner.as_deref().unwrap_or_default()
     }
 }
+
+/// The owner the mapper is given where none is set: the mapper refuses an empty one, and
+/// `map` drops the xid it makes from it.
+pub const NO_OWNER: &str = "(no owner)";
 
 /// A file beside `path`.
 fn beside(path: &Path, name: &str) -> PathBuf {
@@ -201,8 +209,8 @@ fn beside(path: &Path, name: &str) -> PathBuf {
 fn missing(key: &'static str, why: &'static str) -> ConfigError {
     ConfigError::Missing {
         key,
-        env: spec(key).env(),
         why,
+        how: spec(key).where_to_set(),
     }
 }
 
@@ -313,7 +321,11 @@ fn parse_types(raw: &RawSettings) -> Result<Vec<IndicatorKind>, ConfigError> {
     )
 }
 
-fn list_files(raw: &RawSettings, types: &[IndicatorKind]) -> Result<Vec<ListFile>, ConfigError> {
+fn list_files(
+    raw: &RawSettings,
+    types: &[IndicatorKind],
+    source: &SourceSetting,
+) -> Result<Vec<ListFile>, ConfigError> {
     let format = parse_with(
         raw,
         "list_shape",
@@ -336,14 +348,30 @@ fn list_files(raw: &RawSettings, types: &[IndicatorKind]) -> Result<Vec<ListFile
         .filter(|(kind, _)| types.contains(kind))
         .map(|(_, list)| {
             let file = ListFile::new(list, format);
-            if gzip && format != FileFormat::Json {
-                file.gzipped()
-            } else {
-                file
+            if format == FileFormat::Json {
+                return file;
+            }
+            match source {
+                // A folder of lists (a mirror, the samples, the demo) holds whichever files
+                // someone put there: unless `gzip` is set, read the one that is present.
+                SourceSetting::Directory(dir) if !raw.is_given("gzip") => present_in(dir, file),
+                _ if gzip => file.gzipped(),
+                _ => file,
             }
         })
         .collect();
     Ok(lists)
+}
+
+/// Of a list's `.gz` and plain file, the one `dir` holds: the `.gz` where both or neither are
+/// there (so that a missing list is named as the default shape).
+fn present_in(dir: &Path, file: ListFile) -> ListFile {
+    let gzipped = file.gzipped();
+    if !dir.join(gzipped.name()).is_file() && dir.join(file.name()).is_file() {
+        file
+    } else {
+        gzipped
+    }
 }
 
 fn mapper_config(
@@ -468,6 +496,20 @@ fn rating(
     Ok(builder.rating_bands(&bands))
 }
 
+/// The extra CA file, where one is named: a file that is not there stops the run here, as a
+/// bad setting, rather than when the first client is built. Its content is checked then.
+fn extra_ca_file(raw: &RawSettings) -> Result<Option<PathBuf>, ConfigError> {
+    let Some((text, origin)) = raw.get("extra_ca_file") else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(text.trim());
+    if !path.is_file() {
+        let expected = "an existing PEM file of CA certificates";
+        return Err(invalid("extra_ca_file", text, origin, expected));
+    }
+    Ok(Some(path))
+}
+
 fn chunk_limits(raw: &RawSettings) -> Result<ChunkLimits, ConfigError> {
     let indicators = parse_with(
         raw,
@@ -528,7 +570,10 @@ fn secret(
     key: &'static str,
     file_key: &'static str,
 ) -> Result<Option<String>, ConfigError> {
-    if let Some((value, origin)) = raw.get(key) {
+    // An empty variable (`TC_FEED_TC_SECRET_KEY=` in an environment file) is no secret: it
+    // counts as not set, rather than as a secret of no characters.
+    let given = raw.get(key).filter(|(value, _)| !value.trim().is_empty());
+    if let Some((value, origin)) = given {
         if !matches!(origin, Origin::Env(_)) {
             return Err(ConfigError::SecretInWrongPlace {
                 key,
@@ -715,6 +760,103 @@ mod tests {
         ]);
         let error = Settings::resolve(&raw, Need::Run, None, false).unwrap_err();
         assert!(matches!(error, ConfigError::SecretFile { .. }), "{error}");
+    }
+
+    fn list_names(dir: &Path, extra: &[(&'static str, &str)]) -> Vec<&'static str> {
+        let mut pairs = vec![("source", dir.to_str().unwrap()), ("owner", "Demo")];
+        pairs.extend_from_slice(extra);
+        let settings = Settings::resolve(&raw(&pairs), Need::DryRun, None, false).unwrap();
+        settings.lists.iter().map(ListFile::name).collect()
+    }
+
+    #[test]
+    fn folder_of_plain_lists_is_read_without_gzip_unless_gzip_is_set() {
+        // The shared samples hold `detailed-iprepdata.txt` only: the default `gzip = true`
+        // asked for `detailed-iprepdata.txt.gz` and the run found no list.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("detailed-iprepdata.txt"), "").unwrap();
+        std::fs::write(dir.path().join("detailed-domainrepdata.txt"), "").unwrap();
+        std::fs::write(dir.path().join("detailed-domainrepdata.txt.gz"), "").unwrap();
+
+        assert_eq!(
+            list_names(dir.path(), &[]),
+            ["detailed-iprepdata.txt", "detailed-domainrepdata.txt.gz"]
+        );
+        assert_eq!(
+            list_names(dir.path(), &[("gzip", "true")]),
+            ["detailed-iprepdata.txt.gz", "detailed-domainrepdata.txt.gz"]
+        );
+        assert_eq!(
+            list_names(dir.path(), &[("gzip", "false")]),
+            ["detailed-iprepdata.txt", "detailed-domainrepdata.txt"]
+        );
+    }
+
+    #[test]
+    fn folder_without_a_list_names_its_gz() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            list_names(dir.path(), &[("types", "Address")]),
+            ["detailed-iprepdata.txt.gz"]
+        );
+    }
+
+    #[test]
+    fn map_needs_no_owner_and_state_none_when_its_path_is_given() {
+        // `tc-feed map FILE` without an owner failed: the mapper refused the empty owner.
+        let no_owner = raw(&[("source", std::env::temp_dir().to_str().unwrap())]);
+        let settings = Settings::resolve(&no_owner, Need::Map, None, false).unwrap();
+        assert_eq!(settings.owner, None);
+        assert_eq!(settings.mapper.owner(), NO_OWNER);
+
+        let error = Settings::resolve(&no_owner, Need::State, None, false).unwrap_err();
+        assert!(error.to_string().contains("`owner`"), "{error}");
+
+        let mut with_state = no_owner;
+        with_state.set_flag("state", "some/state");
+        let settings = Settings::resolve(&with_state, Need::State, None, false).unwrap();
+        assert_eq!(settings.state_path, Path::new("some/state"));
+    }
+
+    #[test]
+    fn missing_secret_is_asked_for_in_the_environment_or_a_file_never_the_config_file() {
+        let url = raw(&[("source", "https://et.example"), ("owner", "Demo")]);
+        let error = Settings::resolve(&url, Need::DryRun, None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("TC_FEED_ET_SUBSCRIPTION_CODE"), "{error}");
+        assert!(error.contains("`et_subscription_code_file`"), "{error}");
+        assert!(!error.contains("config file"), "{error}");
+    }
+
+    #[test]
+    fn extra_ca_file_that_is_not_there_is_a_bad_setting() {
+        let raw = dry_run_raw(&[("extra_ca_file", "no/such/ca.pem")]);
+        let error = Settings::resolve(&raw, Need::DryRun, None, false).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, ConfigError::Invalid { .. }), "{message}");
+        assert!(message.contains("no/such/ca.pem"), "{message}");
+    }
+
+    #[test]
+    fn empty_secret_in_the_environment_counts_as_not_set() {
+        // `TC_FEED_TC_SECRET_KEY=` was taken as a secret key of no characters.
+        let raw = dry_run_raw(&[
+            ("tc_url", "https://tc.example/api"),
+            ("tc_access_id", "id"),
+            ("tc_secret_key", " "),
+        ]);
+        let error = Settings::resolve(&raw, Need::Run, None, false).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Missing {
+                    key: "tc_secret_key",
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
