@@ -113,7 +113,8 @@ async fn run(
         if matches!(code, ExitCode::Usage | ExitCode::Locked) {
             return code;
         }
-        info!(next_in = %humantime::format_duration(interval), exit_code = code.code(), "run finished");
+        let next_in = humantime::format_duration(interval);
+        info!(%next_in, exit_code = code.code(), "run finished");
         if sleep_unless_stopped(interval, stop).await {
             info!("stopped by a signal between runs");
             return code;
@@ -474,9 +475,15 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
         }
         Ok(missing) => lines.push((
             false,
-            format!("attribute types missing on the instance: {missing:?}; create them for Address and Host"),
+            format!(
+                "attribute types missing on the instance: {missing:?}; \
+                 create them for Address and Host"
+            ),
         )),
-        Err(error) => lines.push((false, format!("cannot list attribute types: {}", chain(&error)))),
+        Err(error) => {
+            let line = format!("cannot list attribute types: {}", chain(&error));
+            lines.push((false, line));
+        }
     }
     lines
 }

@@ -298,7 +298,8 @@ impl JobWriter {
         let mut json = serde_json::to_vec_pretty(&*self.settings).expect("settings serialise");
         json.push(b'\n');
         fs::write(settings, json)?;
-        tracing::debug!(job = %body.display(), indicators = document.indicator_count(), "wrote a dry-run job");
+        let indicators = document.indicator_count();
+        tracing::debug!(job = %body.display(), indicators, "wrote a dry-run job");
         Ok(())
     }
 }

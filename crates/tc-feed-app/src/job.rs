@@ -321,7 +321,8 @@ impl<'a> Job<'a> {
                 summary,
             }) => (validators, summary),
             Err(error) => {
-                warn!(list = %name, error = %chain(&error), "the list was not imported; nothing of it is removed");
+                let error_chain = chain(&error);
+                warn!(list = %name, error = %error_chain, "not imported; nothing of it is removed");
                 list_report.status = ListStatus::NotImported;
                 list_report.error = Some(chain(&error));
                 report.lists.insert(name, list_report);
@@ -1002,7 +1003,8 @@ impl ListImport<'_, '_> {
             reason: reason.to_owned(),
         };
         if record.is_parked() {
-            warn!(indicator = %value.indicator, reason, "rejected again for the same reason: parked until its content changes");
+            let indicator = &value.indicator;
+            warn!(%indicator, reason, "rejected twice for one reason: parked until it changes");
         } else {
             self.converged = false;
         }
@@ -1026,7 +1028,12 @@ impl ListImport<'_, '_> {
         let counted_as_done = confirmation.accounts_for_every_indicator
             || (confirmation.unprocessed == 0 && not_found as u64 >= confirmation.errors);
         if !counted_as_done {
-            warn!(list = self.list_name, batch_id = ?confirmation.batch_id, "a removal job did not account for every indicator; it is tried again next run");
+            let batch_id = confirmation.batch_id;
+            warn!(
+                list = self.list_name,
+                ?batch_id,
+                "a removal job did not account for every indicator; it is tried again next run"
+            );
             return Ok(false);
         }
 

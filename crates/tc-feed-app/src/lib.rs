@@ -47,7 +47,8 @@
 //! let source = Arc::new(DirectorySource::new(lists.path()));
 //! let destination = DryRunFolder::create(out.path(), ChunkLimits::default())?;
 //! let mut state = State::create(out.path().join("state"), identity);
-//! let mut report = Report::start("dry run".into(), "Example Org".into(), state.path().into(), true);
+//! let owner = "Example Org".to_owned();
+//! let mut report = Report::start("dry run".into(), owner, state.path().into(), true);
 //!
 //! Job::new(&options, source, &destination).run(&mut state, &mut report).await?;
 //!
