@@ -72,9 +72,15 @@ fn install_logger(settings: &Settings, progress: &Progress) {
         "trace".to_owned()
     } else {
         let ours = level.as_str().to_ascii_lowercase();
-        format!(
-            "warn,tc_feed={ours},tc_feed_app={ours},proofpoint_et_client={ours},threatconnect_client={ours},reputation_mapper={ours}"
-        )
+        let crates = [
+            "tc_feed",
+            "tc_feed_app",
+            "proofpoint_et_client",
+            "threatconnect_client",
+            "reputation_mapper",
+        ];
+        let ours = crates.map(|name| format!("{name}={ours}")).join(",");
+        format!("warn,{ours}")
     };
     let filter = EnvFilter::new(directives);
     let builder = tracing_subscriber::fmt()

@@ -218,7 +218,9 @@ async fn held_keys(
                 held.insert(key);
             }
             Err(error) => {
-                warn!(value = %indicator.summary, error = %chain(&error), "a held indicator has no normal form; left alone");
+                let value = &indicator.summary;
+                let error = chain(&error);
+                warn!(%value, %error, "a held indicator has no normal form; left alone");
             }
         }
     }
@@ -283,7 +285,8 @@ pub fn print(reconciliation: &Reconciliation) {
             finding.kind, finding.held, finding.on_list, finding.in_state
         );
         println!(
-            "         held, not on the list: {} (the next run applies the removal action, under the guard)",
+            "         held, not on the list: {} \
+             (the next run applies the removal action, under the guard)",
             finding.held_not_on_list
         );
         for value in &finding.held_not_on_list_examples {
