@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use proofpoint_et_client::{
-    CategoryTable, DirectorySource, HttpSource, ListSource, ListSummary, Rejection, Row, RowSink,
+    CategoryTable, DirectorySource, HttpSource, ListFile, ListSource, ListSummary, Rejection, Row,
+    RowSink,
 };
 use reputation_mapper::{CategoryNames, Grouper};
 use threatconnect_client::{BatchFeature, Client};
@@ -318,18 +319,20 @@ pub fn list_source(
 ) -> Result<Arc<dyn ListSource>, proofpoint_et_client::Error> {
     match &settings.source {
         SourceSetting::Directory(dir) => Ok(Arc::new(DirectorySource::new(dir))),
-        SourceSetting::Url(url) => {
-            let code = settings
-                .subscription_code
-                .clone()
-                .expect("resolved for a URL source");
-            let mut builder = HttpSource::builder(url.clone(), code).user_agent(USER_AGENT);
-            if let Some(ca) = &settings.extra_ca_file {
-                builder = builder.extra_ca_file(ca.clone());
-            }
-            Ok(Arc::new(builder.build()?))
-        }
+        SourceSetting::Url(url) => Ok(Arc::new(http_source(settings, url)?)),
     }
+}
+
+fn http_source(settings: &Settings, url: &str) -> Result<HttpSource, proofpoint_et_client::Error> {
+    let code = settings
+        .subscription_code
+        .clone()
+        .expect("resolved for a URL source");
+    let mut builder = HttpSource::builder(url, code).user_agent(USER_AGENT);
+    if let Some(ca) = &settings.extra_ca_file {
+        builder = builder.extra_ca_file(ca.clone());
+    }
+    builder.build()
 }
 
 /// The ThreatConnect client the settings describe.
@@ -387,12 +390,16 @@ async fn check(settings: &Settings) -> ExitCode {
 }
 
 async fn check_source(settings: &Settings) -> Result<String, String> {
-    let source = list_source(settings).map_err(|e| format!("ET source: {}", chain(&e)))?;
     let first = settings
         .lists
         .first()
         .copied()
         .ok_or("no list is collected")?;
+    if let SourceSetting::Url(url) = &settings.source {
+        return check_subscription(settings, url, first).await;
+    }
+
+    let source = list_source(settings).map_err(|e| format!("ET source: {}", chain(&e)))?;
     let mut sink = CountingSink::default();
     let known = proofpoint_et_client::Validators::default();
     match source.fetch(first, &known, &mut sink).await {
@@ -410,6 +417,36 @@ async fn check_source(settings: &Settings) -> Result<String, String> {
                 " (check `source`, the subscription code and its entitlements)"
             };
             Err(format!("ET list {}: {message}{advice}", first.name()))
+        }
+    }
+}
+
+/// Reads one `.md5sum` sidecar: the subscription code and its entitlements, nothing
+/// downloaded but a line of text.
+async fn check_subscription(
+    settings: &Settings,
+    url: &str,
+    file: ListFile,
+) -> Result<String, String> {
+    let source = http_source(settings, url).map_err(|e| format!("ET source: {}", chain(&e)))?;
+    match source.read_md5sum(file).await {
+        Ok(Some(md5)) => Ok(format!(
+            "ET subscription accepted: {} reads {md5}",
+            file.sidecar_name()
+        )),
+        Ok(None) => Ok(format!(
+            "ET subscription accepted, but the server has no {}: the list is downloaded whole \
+             every hour and cannot be verified",
+            file.sidecar_name()
+        )),
+        Err(error) => {
+            let message = chain(&error);
+            let advice = if message.contains("subscription code") {
+                ""
+            } else {
+                " (check `source`, the subscription code and its entitlements)"
+            };
+            Err(format!("ET list {}: {message}{advice}", file.name()))
         }
     }
 }

@@ -54,6 +54,17 @@ async fn check_passes_when_both_services_are_ready() {
             .all(|request| request.method.as_str() == "GET"),
         "check sent more than reads"
     );
+    let et_paths: Vec<String> = et
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert!(
+        !et_paths.is_empty() && et_paths.iter().all(|path| path.ends_with(".md5sum")),
+        "check reads one sidecar and no list body: {et_paths:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

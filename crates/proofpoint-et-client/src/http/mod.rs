@@ -260,6 +260,18 @@ impl HttpSource {
         }
     }
 
+    /// The MD5 that the `.md5sum` sidecar of `file` gives, or `None` where the server has no
+    /// sidecar for it. It downloads nothing else, which makes it the cheap way to check a
+    /// subscription code and its entitlements.
+    ///
+    /// # Errors
+    ///
+    /// As a fetch: [`Error::AccessDenied`] for a code the server refuses, a server or
+    /// transport error, or [`Error::InvalidSidecar`] for a sidecar that does not parse.
+    pub async fn read_md5sum(&self, file: ListFile) -> Result<Option<Md5Digest>, Error> {
+        self.read_sidecar(&file.sidecar_name()).await
+    }
+
     /// The URL of `file`, holding the code: never to be shown.
     fn url_of(&self, file: &str) -> Url {
         let path = format!("{}/reputation/{file}", self.code.expose_secret());
