@@ -11,7 +11,9 @@ use memchr::{memchr, memchr_iter, memchr2};
 
 use super::csv::CsvReader;
 use super::lines::LineSplitter;
-use super::{BOM, Counts, GZIP_MAGIC, ListParser, ListSummary, Tally, other_compression};
+use super::{
+    BOM, Counts, GZIP_MAGIC, ListParser, ListSummary, READ_BUFFER, Tally, other_compression,
+};
 use crate::error::Error;
 use crate::reject::{Rejection, RowSink};
 use crate::row::Row;
@@ -104,9 +106,14 @@ fn parse_split<S: RowSink + Send>(
     Ok(summary_of(&parts))
 }
 
+/// Reads the whole list on this thread, in pieces of the size a file is read in: the
+/// parser holds on to its first piece until it knows what the list is, and that should not
+/// be a copy of the whole list.
 fn parse_whole<S: RowSink>(text: &[u8], file: &str, sink: &mut S) -> Result<ListSummary, Error> {
     let mut parser = ListParser::named(file);
-    parser.feed(text, sink)?;
+    for piece in text.chunks(READ_BUFFER) {
+        parser.feed(piece, sink)?;
+    }
     parser.finish(sink)
 }
 
