@@ -46,7 +46,8 @@ const MIN_PART_BYTES: usize = 256 * 1024;
 ///
 /// let mut list = String::from("ip, category, score, first_seen, last_seen, ports (|)\n");
 /// for n in 0..100_000 {
-///     list.push_str(&format!("10.0.{}.{},1,42,2020-01-01,2020-01-02,80\n", n / 256 % 256, n % 256));
+///     let (high, low) = (n / 256 % 256, n % 256);
+///     list.push_str(&format!("10.0.{high}.{low},1,42,2020-01-01,2020-01-02,80\n"));
 /// }
 /// let mut sinks = [Count::default(), Count::default()];
 /// let summary = parse_in_parts(list.as_bytes(), "detailed-iprepdata.txt", &mut sinks)?;
