@@ -7,7 +7,8 @@
 //! held whole (except a JSON list, which has no lines).
 //!
 //! - [`ListParser`] is the push parser: feed it bytes as they arrive, then finish it.
-//!   [`parse_reader`] and [`parse_path`] pull from a reader or a file.
+//!   [`parse_reader`] and [`parse_path`] pull from a reader or a file; [`parse_in_parts`]
+//!   reads a plain list held in memory on several threads, one sink each.
 //! - [`ListSource`] is where lists come from: [`DirectorySource`] reads a local folder; with
 //!   the `http` feature (on by default), `HttpSource` fetches from the vendor's server.
 //! - [`CategoryTable`] names the categories; [`ListFile`] names the published files.
@@ -106,7 +107,7 @@ pub use file::{FileFormat, ListFile};
 #[cfg(feature = "http")]
 pub use http::{HttpSource, HttpSourceBuilder, RetryPolicy};
 pub use md5sum::{Md5Digest, Md5ParseError};
-pub use parse::{ListParser, ListShape, ListSummary, parse_path, parse_reader};
+pub use parse::{ListParser, ListShape, ListSummary, parse_in_parts, parse_path, parse_reader};
 pub use reject::{Field, Rejection, RowSink};
 pub use row::{
     CategoryRef, CidrBlock, Indicator, ListKind, OwnedCategory, OwnedIndicator, OwnedRow, Ports,

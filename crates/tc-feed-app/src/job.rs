@@ -706,11 +706,15 @@ impl ListImport<'_, '_> {
             indicators = plan.upsert_count(),
             "sending upserts"
         );
-        let sent: Mutex<Vec<(IndicatorKey, u64)>> = Mutex::new(Vec::new());
+        // The key of each indicator sent, taken by the commit of the job that carried it (a
+        // job is committed once), so that the state keeps this key rather than a copy.
+        let capacity = usize::try_from(plan.upsert_count()).unwrap_or(0);
+        let sent: Mutex<Vec<(Option<IndicatorKey>, u64)>> =
+            Mutex::new(Vec::with_capacity(capacity));
         let indicators = plan.upserts().map(|upsert| {
             sent.lock()
                 .expect("not poisoned")
-                .push((upsert.key, upsert.fingerprint));
+                .push((Some(upsert.key), upsert.fingerprint));
             upsert.indicator
         });
         let settings = plan.upsert_settings();
@@ -721,8 +725,8 @@ impl ListImport<'_, '_> {
             "upsert",
             state,
             |confirmation, state, import| {
-                let sent = sent.lock().expect("not poisoned");
-                let carried = &sent[confirmation.positions.clone()];
+                let mut sent = sent.lock().expect("not poisoned");
+                let carried = &mut sent[confirmation.positions.clone()];
                 import.commit_upserts(confirmation, carried, state)
             },
         )
@@ -932,11 +936,11 @@ impl ListImport<'_, '_> {
     }
 
     /// Commits a finished upsert job: its indicators less those it rejected. Returns whether
-    /// anything was committed.
+    /// anything was committed. The keys it commits are taken out of `carried`.
     fn commit_upserts(
         &mut self,
         confirmation: &Confirmation,
-        carried: &[(IndicatorKey, u64)],
+        carried: &mut [(Option<IndicatorKey>, u64)],
         state: &mut State,
     ) -> Result<bool, JobError> {
         if !confirmation.accounts_for_every_indicator {
@@ -957,16 +961,17 @@ impl ListImport<'_, '_> {
             sent_at: now.timestamp(),
             ..StateDelta::default()
         };
-        for (key, fingerprint) in carried {
+        for (key, fingerprint) in carried.iter_mut() {
+            let Some(key) = key.take() else { continue };
             match rejected_reasons.get(key.value()) {
                 None => {
-                    delta.upserted.push((key.clone(), *fingerprint));
                     if state.meta().rejected.contains_key(key.as_str()) {
                         delta.unrejected.push(key.as_str().to_owned());
                     }
+                    delta.upserted.push((key, *fingerprint));
                 }
                 Some(reason) => {
-                    let record = self.rejection_record(state, key, *fingerprint, reason, now);
+                    let record = self.rejection_record(state, &key, *fingerprint, reason, now);
                     delta.rejected.push((key.as_str().to_owned(), record));
                 }
             }

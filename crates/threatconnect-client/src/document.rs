@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
@@ -285,36 +285,40 @@ pub const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 fn serialize_date<S: Serializer>(date: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match date {
-        Some(date) => match date_text(date) {
-            Some(text) => s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits")),
+        Some(date) => match format_date(date) {
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).expect("ascii")),
             None => s.collect_str(&date.format(DATE_FORMAT)),
         },
         None => s.serialize_none(),
     }
 }
 
-/// `date` as [`DATE_FORMAT`] writes it, without chrono's format-string parser, which costs
-/// about a fifth of a document's serialisation; `None` for a year outside 0 to 9999.
-fn date_text(date: &DateTime<Utc>) -> Option<[u8; 20]> {
-    use chrono::{Datelike, Timelike};
-
+/// A date in [`DATE_FORMAT`], written digit by digit: chrono's `format` reads the format
+/// string again for every date, which cost a tenth of a dry run of 1.3M indicators. `None`
+/// for what chrono writes otherwise: years outside 0 to 9999 (signed) and leap seconds (`60`).
+fn format_date(date: &DateTime<Utc>) -> Option<[u8; 20]> {
     let year = u32::try_from(date.year())
         .ok()
         .filter(|year| *year <= 9999)?;
+    if date.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
     let mut text = *b"0000-00-00T00:00:00Z";
-    let mut put = |at: usize, value: u32, digits: usize| {
-        for offset in (0..digits).rev() {
-            let place = 10u32.pow((digits - 1 - offset) as u32);
-            text[at + offset] = b'0' + (value / place % 10) as u8;
-        }
-    };
-    put(0, year, 4);
-    put(5, date.month(), 2);
-    put(8, date.day(), 2);
-    put(11, date.hour(), 2);
-    put(14, date.minute(), 2);
-    put(17, date.second(), 2);
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], date.month());
+    put_digits(&mut text[8..10], date.day());
+    put_digits(&mut text[11..13], date.hour());
+    put_digits(&mut text[14..16], date.minute());
+    put_digits(&mut text[17..19], date.second());
     Some(text)
+}
+
+/// Writes `value` into `slot` in decimal, padded with zeros to the slot's width.
+fn put_digits(slot: &mut [u8], mut value: u32) {
+    for byte in slot.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 fn deserialize_date<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
@@ -332,24 +336,53 @@ where
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
+    use chrono::{NaiveDate, TimeZone};
 
-    use super::{DATE_FORMAT, date_text};
+    use super::*;
+
+    fn chrono_text(date: &DateTime<Utc>) -> String {
+        date.format(DATE_FORMAT).to_string()
+    }
 
     #[test]
-    fn dates_written_by_hand_match_chrono_formatting() {
-        let dates = [
-            (2020, 1, 22, 0, 0, 0),
-            (1999, 12, 31, 23, 59, 59),
-            (7, 3, 4, 5, 6, 7),
-        ];
-        for (year, month, day, hour, minute, second) in dates {
-            let date = Utc
-                .with_ymd_and_hms(year, month, day, hour, minute, second)
-                .unwrap();
-            let by_hand = date_text(&date).unwrap();
-            let expected = date.format(DATE_FORMAT).to_string();
-            assert_eq!(std::str::from_utf8(&by_hand).unwrap(), expected);
+    fn dates_are_written_as_chrono_writes_them() {
+        let mut seconds = -62_167_219_200_i64; // 0000-01-01T00:00:00Z
+        let last = 253_402_300_799_i64; // 9999-12-31T23:59:59Z
+        while seconds <= last {
+            let date = Utc.timestamp_opt(seconds, 0).unwrap();
+            let text = format_date(&date).expect("a year from 0 to 9999");
+            assert_eq!(std::str::from_utf8(&text).unwrap(), chrono_text(&date));
+            seconds += 7_777_777 + seconds.rem_euclid(86_399);
+        }
+        let last = Utc.timestamp_opt(last, 0).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&format_date(&last).unwrap()).unwrap(),
+            "9999-12-31T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn signed_years_and_leap_seconds_are_left_to_chrono() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_000)
+            .unwrap()
+            .and_utc();
+        let odd_years = [-1, 10_000].map(|year| {
+            NaiveDate::from_ymd_opt(year, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        });
+        for date in [leap, odd_years[0], odd_years[1]] {
+            assert_eq!(format_date(&date), None, "{date:?}");
+            let indicator = BatchIndicator {
+                first_seen: Some(date),
+                ..BatchIndicator::new(IndicatorType::Address, "192.0.2.1")
+            };
+            let json = serde_json::to_value(&indicator).unwrap();
+            assert_eq!(json["firstSeen"], chrono_text(&date));
         }
     }
 }

@@ -103,6 +103,18 @@ fn text(field: &[u8]) -> &str {
 }
 
 impl CsvReader {
+    /// A reader for a later part of the same list: it knows what this one learnt from the
+    /// list's start (kind, shape, header), with a cache of its own.
+    pub(crate) fn continuing(&self) -> CsvReader {
+        CsvReader {
+            kind: self.kind,
+            shape: self.shape,
+            has_header: self.has_header,
+            seen_content: self.seen_content,
+            dates: DateCache::default(),
+        }
+    }
+
     /// Reads one line: a row, a rejection, or nothing (blank, comment, header).
     pub(crate) fn line<S: RowSink + ?Sized>(
         &mut self,

@@ -18,6 +18,14 @@ pub(crate) struct LineSplitter {
 }
 
 impl LineSplitter {
+    /// A splitter for text that starts after `lines` lines, which it numbers on from.
+    pub(crate) fn after_lines(lines: u64) -> LineSplitter {
+        LineSplitter {
+            lines,
+            ..LineSplitter::default()
+        }
+    }
+
     /// How many lines were handed out so far.
     pub(crate) fn lines(&self) -> u64 {
         self.lines

@@ -3,7 +3,7 @@
 //! [`ListParser`] is pushed the bytes of a list as they arrive ([`ListParser::feed`]) and
 //! hands every row and rejection to a [`RowSink`] at once; [`ListParser::finish`] says whether
 //! the list was whole and what it held. [`parse_reader`] and [`parse_path`] pull from a reader
-//! or a file instead.
+//! or a file instead; [`parse_in_parts`] reads a plain list held in memory on several threads.
 //!
 //! What the list is comes from its content, never from its name: gzip by its magic bytes,
 //! JSON by its opening brace, detailed or short CSV by its header or its first row, IP or
@@ -13,6 +13,7 @@ mod csv;
 mod fields;
 mod json;
 mod lines;
+mod parts;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -28,6 +29,7 @@ use crate::row::{ListKind, Row};
 
 pub(crate) use self::fields::quote as quote_text;
 pub(crate) use self::lines::LineSplitter as Lines;
+pub use self::parts::parse_in_parts;
 
 /// The layout of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
