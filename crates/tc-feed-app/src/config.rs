@@ -417,15 +417,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: None,
         secret: false,
         "The state file. Default: `tc-feed/<owner>/state` under the user's state directory \
-         (`$XDG_STATE_HOME`, or `~/.local/state`); for a dry run, `state` inside the dry-run \
-         folder."
+         (`$XDG_STATE_HOME`, or `~/.local/state`). A dry run keeps its own, `state` inside the \
+         dry-run folder, whatever the file or the environment say; only `--state` moves it."
     ),
     setting!(
         "report",
         flag: Some("--report"),
         default: None,
         secret: false,
-        "Where the run's report goes. Default: `report.json` beside the state."
+        "Where the run's report goes. Default: `report.json` beside the state. A dry run's \
+         report stays beside its own state unless `--report` is given."
     ),
     setting!(
         "log_level",

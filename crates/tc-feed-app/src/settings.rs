@@ -167,8 +167,13 @@ impl Settings {
             })?;
 
         let state_path = state_path(raw, owner.as_deref(), dry_run)?;
-        let report_path = match raw.get("report") {
-            Some((path, _)) => PathBuf::from(path),
+        // Like the state, a dry run's report stays in its folder unless a flag says otherwise.
+        let report = match dry_run {
+            Some(_) => given_by_flag(raw, "report").map(str::to_owned),
+            None => raw.get("report").map(|(path, _)| path.to_owned()),
+        };
+        let report_path = match report {
+            Some(path) => PathBuf::from(path),
             None => beside(&state_path, "report.json"),
         };
 
@@ -534,11 +539,17 @@ fn state_path(
     owner: Option<&str>,
     dry_run: Option<&Path>,
 ) -> Result<PathBuf, ConfigError> {
+    // A dry run never touches the live state: the `state` of the config file or the
+    // environment names the live one, so only a `--state` flag moves a dry run's state out of
+    // its folder.
+    if let Some(folder) = dry_run {
+        return Ok(match given_by_flag(raw, "state") {
+            Some(path) => PathBuf::from(path),
+            None => folder.join("state"),
+        });
+    }
     if let Some((path, _)) = raw.get("state") {
         return Ok(PathBuf::from(path));
-    }
-    if let Some(folder) = dry_run {
-        return Ok(folder.join("state"));
     }
     let owner = owner.unwrap_or("default");
     let base = std::env::var_os("XDG_STATE_HOME")
@@ -547,6 +558,14 @@ fn state_path(
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
         .ok_or_else(|| missing("state", "where neither XDG_STATE_HOME nor HOME is set"))?;
     Ok(base.join("tc-feed").join(owner_folder(owner)).join("state"))
+}
+
+/// The value of a setting where a flag gave it.
+fn given_by_flag<'r>(raw: &'r RawSettings, key: &str) -> Option<&'r str> {
+    match raw.get(key)? {
+        (value, Origin::Flag(_)) => Some(value),
+        _ => None,
+    }
 }
 
 /// A folder name for an owner: letters, digits, `-` and `_` kept, the rest as `_`.
@@ -682,6 +701,20 @@ mod tests {
         let mut pairs = vec![("source", dir.to_str().unwrap()), ("owner", "Demo")];
         pairs.extend_from_slice(extra);
         raw(&pairs)
+    }
+
+    #[test]
+    fn dry_run_with_the_live_state_configured_keeps_its_own_state_and_report() {
+        let live = dry_run_raw(&[("state", "live/state"), ("report", "live/report.json")]);
+        let settings = Settings::resolve(&live, Need::DryRun, Some(Path::new("out")), false);
+        let settings = settings.unwrap();
+        assert_eq!(settings.state_path, Path::new("out/state"));
+        assert_eq!(settings.report_path, Path::new("out/report.json"));
+
+        let mut by_flag = live.clone();
+        by_flag.set_flag("state", "elsewhere/state");
+        let settings = Settings::resolve(&by_flag, Need::DryRun, Some(Path::new("out")), false);
+        assert_eq!(settings.unwrap().state_path, Path::new("elsewhere/state"));
     }
 
     #[test]
