@@ -71,6 +71,14 @@ pub enum JobError {
     #[error("ThreatConnect refused the run")]
     Destination(#[source] Box<dyn std::error::Error + Send + Sync>),
 
+    /// Every job of the run failed outright (ThreatConnect unreachable, or answering errors):
+    /// nothing reached it.
+    #[error("none of the run's {jobs} jobs finished at ThreatConnect; the next run sends them")]
+    NoJobFinished {
+        /// How many jobs were sent.
+        jobs: usize,
+    },
+
     /// A task of the run died.
     #[error("a task of the run failed")]
     Task(#[source] tokio::task::JoinError),
@@ -221,6 +229,13 @@ impl<'a> Job<'a> {
 
         if !imported_any && let Some(error) = first_failure {
             return Err(JobError::NoList(error));
+        }
+        let jobs = report.lists.values().flat_map(|list| &list.jobs);
+        let (jobs, failed) = jobs.fold((0, 0), |(all, failed), job| {
+            (all + 1, failed + usize::from(job.failed()))
+        });
+        if jobs > 0 && failed == jobs {
+            return Err(JobError::NoJobFinished { jobs });
         }
         // A full refresh is done once ThreatConnect confirmed every job of it. Rejected values,
         // removals held back and a list that could not be imported leave work for later runs,
@@ -398,12 +413,15 @@ impl<'a> Job<'a> {
                 ..Default::default()
             })?;
         }
+        let failed_jobs = list_report.jobs.iter().any(JobReport::failed);
         report.lists.insert(name, list_report);
         Ok(if converged {
             ListResult::Converged
         } else {
+            // Jobs that finished unconfirmed are sent again by the diff anyway; only a job that
+            // failed outright leaves a full refresh undone.
             ListResult::Pending {
-                jobs_confirmed: unconfirmed_jobs == 0,
+                jobs_confirmed: !failed_jobs,
             }
         })
     }
@@ -956,6 +974,23 @@ impl ListImport<'_, '_> {
         }
 
         let rejected_reasons = rejected_by_value(confirmation);
+        let carried_values: std::collections::HashSet<&str> = carried
+            .iter()
+            .filter_map(|(key, _)| key.as_ref().map(IndicatorKey::value))
+            .collect();
+        let strangers = rejected_reasons
+            .keys()
+            .filter(|value| !carried_values.contains(value.as_str()));
+        if let Some(stranger) = strangers.clone().next() {
+            warn!(
+                list = self.list_name,
+                batch_id = ?confirmation.batch_id,
+                value = %stranger,
+                "a job's errors name values it did not carry; none of it is recorded as sent"
+            );
+            return Ok(false);
+        }
+        drop(carried_values);
         let now = Utc::now();
         let mut delta = StateDelta {
             sent_at: now.timestamp(),
@@ -1067,11 +1102,20 @@ impl ListImport<'_, '_> {
     }
 }
 
-fn rejected_by_value(confirmation: &Confirmation) -> BTreeMap<&str, &str> {
+/// The values a job's errors name, in the normal form of keys (ThreatConnect may write a host
+/// in another case, or with a trailing dot), with their reasons.
+fn rejected_by_value(confirmation: &Confirmation) -> BTreeMap<String, &str> {
     confirmation
         .rejected
         .iter()
-        .map(|rejected| (rejected.value.as_str(), rejected.reason.as_str()))
+        .map(|rejected| {
+            let value = rejected
+                .value
+                .trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            (value, rejected.reason.as_str())
+        })
         .collect()
 }
 

@@ -179,6 +179,14 @@ pub struct JobReport {
     pub committed: bool,
 }
 
+impl JobReport {
+    /// Whether the job failed outright (it never finished at ThreatConnect), as opposed to a
+    /// job that finished without being confirmed whole.
+    pub fn failed(&self) -> bool {
+        self.status.starts_with("failed")
+    }
+}
+
 /// A value ThreatConnect rejected, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectedValue {

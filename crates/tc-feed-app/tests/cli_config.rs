@@ -63,14 +63,19 @@ fn flags_win_over_the_environment_which_wins_over_the_file() {
     assert_eq!(report["state_path"], flag_state.as_str());
     assert!(ran.stderr.is_empty(), "error level: {}", ran.stderr);
 
+    // A dry run keeps its state in its folder whatever the environment and the file say:
+    // their `state` names the live one. Only the flag above moves it.
+    let dry_run_state = dir.path().join("out/state").to_string_lossy().into_owned();
     let (ran, report) = dry_run(dir.path(), &file, &env, &[]);
     assert_eq!(report["owner"], "Env Org");
-    assert_eq!(report["state_path"], env_state.as_str());
+    assert_eq!(report["state_path"], dry_run_state.as_str());
     assert!(ran.stderr.contains(" INFO "), "info level: {}", ran.stderr);
 
+    // A dry-run state belongs to one owner: start the file's owner on a fresh folder.
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
     let (ran, report) = dry_run(dir.path(), &file, &[], &[]);
     assert_eq!(report["owner"], "File Org");
-    assert_eq!(report["state_path"], state("file-state").as_str());
+    assert_eq!(report["state_path"], dry_run_state.as_str());
     assert!(!ran.stderr.contains(" INFO "), "warn level: {}", ran.stderr);
 }
 
@@ -432,7 +437,7 @@ async fn secrets_stay_out_of_output_report_and_state_even_at_trace_level_when_a_
         ran.stderr
     );
     assert!(!ran.all().contains(ET_CODE), "{}", ran.all());
-    for file in ["report.json", "state", "out/jobs/0001-create.json"] {
+    for file in ["out/report.json", "out/state", "out/jobs/0001-create.json"] {
         let path = dir.path().join(file);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
         let text = String::from_utf8_lossy(&bytes);

@@ -584,3 +584,20 @@ async fn truncated_list_beside_an_unchanged_one_is_attention_not_failure() {
         ListStatus::Unchanged
     );
 }
+
+/// ThreatConnect unreachable or answering 500 to every upload: no job finished, so the run
+/// failed (exit 1), not "finished with something to look at" (exit 3).
+#[tokio::test]
+async fn every_upload_failing_is_a_failed_run_not_attention() {
+    let feed = host_feed().await;
+    let list = gzip(&read_fixture("f10/detailed-domainrepdata.txt"));
+    feed.et
+        .fake
+        .publish(DOMAIN_LIST.name(), Published::with_sidecar(list));
+    feed.tc.fake.fail_uploads_holding(Some("alpha.example"));
+
+    let run = feed.run().await;
+
+    assert_eq!(run.exit, ExitCode::Failed, "{:#?}", run.report);
+    assert!(feed.state_keys().is_empty());
+}

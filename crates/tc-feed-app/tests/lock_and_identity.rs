@@ -113,7 +113,7 @@ async fn f15_second_run_exits_with_the_lock_code_and_a_run_killed_holding_the_lo
 }
 
 #[tokio::test]
-async fn state_of_another_owner_or_url_is_refused_with_the_usage_code_and_nothing_sent() {
+async fn state_of_another_owner_or_url_is_refused_and_a_dry_run_leaves_it_alone() {
     let services = Services::start().await;
     let dir = tempfile::tempdir().unwrap();
     let first = services.tool(dir.path()).run(&["run"]);
@@ -145,19 +145,21 @@ async fn state_of_another_owner_or_url_is_refused_with_the_usage_code_and_nothin
     );
     assert!(other_instance.fake.requests().is_empty());
 
-    // A dry run refuses the live state too.
-    let dry_folder = tempfile::tempdir().unwrap();
-    let dry_run =
-        services
-            .tool(dir.path())
-            .run(&["run", "--dry-run", dry_folder.path().to_str().unwrap()]);
-    assert_eq!(dry_run.code, 2, "{}", dry_run.stderr);
-
     assert_eq!(
         services.request_counts(),
         requests_before,
         "nothing was sent"
     );
+
+    // A dry run with the live state configured keeps a state of its own in its folder and
+    // leaves the live one alone.
+    let dry_folder = tempfile::tempdir().unwrap();
+    let dry_run =
+        services
+            .tool(dir.path())
+            .run(&["run", "--dry-run", dry_folder.path().to_str().unwrap()]);
+    assert_eq!(dry_run.code, 0, "{}", dry_run.stderr);
+    assert!(dry_folder.path().join("state").exists());
     assert_eq!(
         snapshot_and_journal(dir.path()),
         snapshot_and_journal_before
