@@ -274,13 +274,21 @@ fn finish_run(
     settings: &Settings,
 ) -> ExitCode {
     let mut error = result.err();
-    let last_run = crate::state::StateDelta {
-        last_run: Some(chrono::Utc::now()),
-        ..crate::state::StateDelta::default()
-    };
-    let saved = state.commit(last_run).and_then(|()| state.compact());
-    if let (Err(compact_error), None) = (saved, &error) {
-        error = Some(Box::new(compact_error));
+
+    // A first run that committed nothing and did not succeed leaves no state behind: a state
+    // names the URL and owner it belongs to, and one that ThreatConnect never accepted
+    // anything for would only refuse the corrected settings of the next run.
+    let nothing_committed = !state.path().exists();
+    let succeeded = error.is_none() && report.warnings.is_empty();
+    if !nothing_committed || succeeded {
+        let last_run = crate::state::StateDelta {
+            last_run: Some(chrono::Utc::now()),
+            ..crate::state::StateDelta::default()
+        };
+        let saved = state.commit(last_run).and_then(|()| state.compact());
+        if let (Err(compact_error), None) = (saved, &error) {
+            error = Some(Box::new(compact_error));
+        }
     }
 
     match &error {
@@ -293,19 +301,29 @@ fn finish_run(
     for warning in &report.warnings {
         warn!("{warning}");
     }
-    write_report(&report, &settings.report_path);
+    let written = write_report(&report, &settings.report_path);
     info!(
         outcome = ?report.outcome,
         report = %settings.report_path.display(),
         indicators = state.len(),
         "run finished"
     );
+    if !written {
+        return ExitCode::Failed;
+    }
     report.outcome.exit_code()
 }
 
-fn write_report(report: &Report, path: &Path) {
-    if let Err(error) = report.write(path) {
-        error!(report = %path.display(), error = %error, "cannot write the report");
+/// Writes the report; an operator relies on it, so a report that cannot be written is an
+/// error the run ends with.
+fn write_report(report: &Report, path: &Path) -> bool {
+    match report.write(path) {
+        Ok(()) => true,
+        Err(error) => {
+            error!(report = %path.display(), error = %error, "cannot write the report");
+            eprintln!("error: cannot write the report {}: {error}", path.display());
+            false
+        }
     }
 }
 
@@ -496,10 +514,16 @@ async fn check_threatconnect(client: &Client, owner: &str) -> Vec<(bool, String)
                  administrator to enable the batch feature and document storage"
             ),
         ),
-        Ok(other) => (
-            true,
-            format!("the Batch API answered in an unknown way: {other:?}"),
+        // The probe is not documented: an answer it does not know is said as it is, and a
+        // server error is a problem, not a pass.
+        Ok(BatchFeature::Unknown { status, message }) => (
+            status < 500,
+            format!(
+                "the Batch API probe got an answer it cannot read (HTTP {status}: {message}); \
+                 the feature may or may not be enabled"
+            ),
         ),
+        Ok(other) => (false, format!("the Batch API probe got {other:?}")),
         Err(error) => (
             false,
             format!("the Batch API probe failed: {}", chain(&error)),

@@ -84,6 +84,16 @@ pub enum ConfigError {
         hint: String,
     },
 
+    /// An environment variable that looks like a setting but is none (a typo in a systemd
+    /// `EnvironmentFile`, say), which would otherwise be ignored in silence.
+    #[error("the environment variable {name} is no setting{hint}")]
+    UnknownEnv {
+        /// The variable.
+        name: String,
+        /// A suggestion, where a setting has a close name.
+        hint: String,
+    },
+
     /// A secret given where secrets are not accepted.
     #[error(
         "setting `{key}` is a secret and is not read from {origin}; set {env} in the \
@@ -494,7 +504,7 @@ impl RawSettings {
         let text = std::fs::read_to_string(path).map_err(|err| file_error(Box::new(err)))?;
         let table: toml::Table = text
             .parse()
-            .map_err(|err: toml::de::Error| file_error(Box::new(err)))?;
+            .map_err(|err: toml::de::Error| file_error(syntax_error(&text, &err).into()))?;
 
         let mut raw = RawSettings::default();
         for (key, value) in table {
@@ -567,6 +577,19 @@ impl RawSettings {
     }
 }
 
+/// A TOML syntax error by line and column, without the line itself: the line may hold a
+/// secret written where it does not belong.
+fn syntax_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim();
+    let Some(span) = error.span() else {
+        return format!("TOML syntax: {message}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    format!("TOML syntax at line {line}, column {column}: {message}")
+}
+
 /// Writes a TOML value as the text a setting's parser reads: arrays comma-separated.
 fn toml_to_text(value: &toml::Value) -> String {
     match value {
@@ -576,8 +599,40 @@ fn toml_to_text(value: &toml::Value) -> String {
     }
 }
 
+/// Environment variables with the `TC_FEED_` prefix that are not settings: test hooks only.
+const OTHER_ENV: [&str; 2] = ["TC_FEED_PAUSE_AT", "TC_FEED_UPDATE_DOCS"];
+
+/// Refuses a `TC_FEED_` variable that is no setting.
+///
+/// # Errors
+///
+/// [`ConfigError::UnknownEnv`] for the first such variable.
+pub fn check_env_names(names: impl IntoIterator<Item = String>) -> Result<(), ConfigError> {
+    for name in names {
+        let Some(key) = name.strip_prefix("TC_FEED_") else {
+            continue;
+        };
+        let known = SETTINGS.iter().any(|spec| spec.env() == name);
+        if known || OTHER_ENV.contains(&name.as_str()) {
+            continue;
+        }
+        let hint = closest_setting(&key.to_ascii_lowercase())
+            .map(|spec| format!(" (did you mean {}?)", spec.env()))
+            .unwrap_or_default();
+        return Err(ConfigError::UnknownEnv { name, hint });
+    }
+    Ok(())
+}
+
 /// A "did you mean" for an unknown key: the setting that shares the longest prefix with it.
 fn hint_for(key: &str) -> String {
+    closest_setting(key)
+        .map(|spec| format!(" (did you mean `{}`?)", spec.key))
+        .unwrap_or_default()
+}
+
+/// The setting whose name shares the longest prefix (at least three characters) with `key`.
+fn closest_setting(key: &str) -> Option<&'static SettingSpec> {
     let shared = |spec: &&SettingSpec| {
         spec.key
             .chars()
@@ -589,8 +644,6 @@ fn hint_for(key: &str) -> String {
         .iter()
         .max_by_key(shared)
         .filter(|spec| shared(spec) >= 3)
-        .map(|spec| format!(" (did you mean `{}`?)", spec.key))
-        .unwrap_or_default()
 }
 
 /// Parses a duration such as `1h`, `90m` or `24h`; `0` is zero.
@@ -701,6 +754,37 @@ mod tests {
             error.contains("removal_actoin") && error.contains("removal_action"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn syntax_error_names_the_line_but_never_quotes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "owner = \"Org\"\ntc_secret_key = SEKRET-unquoted-value\n",
+        )
+        .unwrap();
+        let error = RawSettings::from_file(&file).unwrap_err();
+        let chain = crate::report::error_chain(&error).join(": ");
+        assert!(chain.contains("line 2"), "{chain}");
+        assert!(!chain.contains("SEKRET"), "{chain}");
+    }
+
+    #[test]
+    fn misspelled_environment_variable_is_refused_with_a_hint() {
+        let error = check_env_names(["TC_FEED_REMOVAL_ACTON".to_owned()]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the environment variable TC_FEED_REMOVAL_ACTON is no setting \
+             (did you mean TC_FEED_REMOVAL_ACTION?)"
+        );
+        check_env_names([
+            "TC_FEED_OWNER".into(),
+            "TC_FEED_PAUSE_AT".into(),
+            "HOME".into(),
+        ])
+        .unwrap();
     }
 
     #[test]

@@ -27,14 +27,17 @@ fn main() -> ProcessExitCode {
         _ => None,
     };
 
-    let settings = commands::raw_settings(&cli, |name| std::env::var(name).ok()).and_then(|raw| {
-        Settings::resolve(
-            &raw,
-            need_of(&cli.command),
-            dry_run.as_deref(),
-            allow_mass_removal,
-        )
-    });
+    let env_names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+    let settings = tc_feed_app::config::check_env_names(env_names)
+        .and_then(|()| commands::raw_settings(&cli, |name| std::env::var(name).ok()))
+        .and_then(|raw| {
+            Settings::resolve(
+                &raw,
+                need_of(&cli.command),
+                dry_run.as_deref(),
+                allow_mass_removal,
+            )
+        });
     let settings = match settings {
         Ok(settings) => settings,
         Err(error) => {

@@ -451,14 +451,37 @@ fn mapper_config(
     builder = builder.max_removal_percent(share);
 
     builder.build().map_err(|error| {
-        let (text, origin) = raw.get("owner").unwrap_or(("", Origin::Default));
-        invalid(
-            "owner",
-            text,
-            origin,
-            format!("settings the mapper accepts: {error}"),
-        )
+        let key = setting_of_mapper_error(&error);
+        let (text, origin) = raw.get(key).unwrap_or(("", Origin::Default));
+        invalid(key, text, origin, error.to_string())
     })
+}
+
+/// The setting of ours that a mapper error is about: the mapper names its settings in its
+/// own words (`removal.tag`, `categories.allow`, ...).
+fn setting_of_mapper_error(error: &reputation_mapper::Error) -> &'static str {
+    let setting = match error {
+        reputation_mapper::Error::InvalidSetting { setting, .. }
+        | reputation_mapper::Error::UnknownCategory { setting, .. } => setting.as_str(),
+        _ => "",
+    };
+    let known = [
+        ("removal.tag", "removal_tag"),
+        ("removal.action", "removal_action"),
+        ("removal.max_percent", "mass_removal_share"),
+        ("categories.allow", "categories_allow"),
+        ("categories.deny", "categories_deny"),
+        ("rating.fixed", "threat_rating"),
+        ("rating.bands", "rating_bands"),
+        ("confidence", "confidence"),
+        ("min_score", "min_score"),
+        ("feed", "feed_tag"),
+        ("types", "types"),
+    ];
+    known
+        .into_iter()
+        .find(|(prefix, _)| setting.starts_with(prefix))
+        .map_or("owner", |(_, key)| key)
 }
 
 /// `20%` or `0.2`, as a percentage.
@@ -652,11 +675,38 @@ fn subscription_code(raw: &RawSettings) -> Result<SubscriptionCode, ConfigError>
     })
 }
 
+/// The ThreatConnect URL must be a plain `https://` (or `http://`) base URL: no credentials in
+/// it (they would be shown in reports and errors), no query, no fragment.
+fn check_tc_url(url: &str, origin: Origin) -> Result<(), ConfigError> {
+    let expected = "a base URL such as `https://threatconnect.example.org/api`, without \
+                    credentials, query or fragment";
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err(invalid("tc_url", url, origin, expected));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(invalid(
+            "tc_url",
+            "<hidden: it holds credentials>",
+            origin,
+            expected,
+        ));
+    }
+    if authority.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(invalid("tc_url", url, origin, expected));
+    }
+    Ok(())
+}
+
 fn threatconnect(raw: &RawSettings) -> Result<ThreatConnectSettings, ConfigError> {
-    let url = raw
+    let (url, origin) = raw
         .get("tc_url")
-        .map(|(url, _)| url.trim().trim_end_matches('/').to_owned())
         .ok_or_else(|| missing("tc_url", "to reach ThreatConnect (or run with --dry-run)"))?;
+    let url = url.trim().trim_end_matches('/').to_owned();
+    check_tc_url(&url, origin)?;
 
     let token = secret(raw, "tc_token", "tc_token_file")?;
     let secret_key = secret(raw, "tc_secret_key", "tc_secret_key_file")?;
@@ -715,6 +765,30 @@ mod tests {
         by_flag.set_flag("state", "elsewhere/state");
         let settings = Settings::resolve(&by_flag, Need::DryRun, Some(Path::new("out")), false);
         assert_eq!(settings.unwrap().state_path, Path::new("elsewhere/state"));
+    }
+
+    #[test]
+    fn threatconnect_url_with_credentials_is_refused_without_showing_them() {
+        let raw = dry_run_raw(&[
+            ("tc_url", "https://user:pw@tc.example/api"),
+            ("tc_access_id", "id"),
+            ("tc_secret_key", "k"),
+        ]);
+        let error = Settings::resolve(&raw, Need::Run, None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`tc_url`"), "{error}");
+        assert!(!error.contains("pw"), "{error}");
+    }
+
+    #[test]
+    fn a_tag_the_mapper_refuses_names_its_own_setting() {
+        let long = "x".repeat(200);
+        for (key, value) in [("removal_tag", ""), ("feed_tag", long.as_str())] {
+            let raw = dry_run_raw(&[(key, value)]);
+            let error = Settings::resolve(&raw, Need::DryRun, None, false).unwrap_err();
+            assert!(error.to_string().contains(&format!("`{key}`")), "{error}");
+        }
     }
 
     #[test]

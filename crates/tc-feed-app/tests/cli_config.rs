@@ -272,7 +272,7 @@ fn bad_cases() -> Vec<BadCase> {
         .file("tc_secret_key = \"written-in-the-file\"\n"),
         BadCase::new(
             "config that is not TOML",
-            &["cannot read the config file", "line 7", "confidence = ["],
+            &["cannot read the config file", "line 7", "unclosed array"],
         )
         .file("confidence = [\n"),
         BadCase::new(
