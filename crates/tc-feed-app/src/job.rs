@@ -112,6 +112,7 @@ pub struct Job<'a> {
     source: Arc<dyn ListSource>,
     destination: &'a dyn Destination,
     pause_at: Option<String>,
+    mapping: String,
     stop: Option<Arc<AtomicBool>>,
     progress: Progress,
 }
@@ -131,6 +132,7 @@ impl<'a> Job<'a> {
             source,
             destination,
             pause_at,
+            mapping: mapping_fingerprint(&options.mapper),
             stop: None,
             progress: Progress::hidden(),
         }
@@ -199,6 +201,7 @@ impl<'a> Job<'a> {
         // A list that was unchanged counts as fine: the run fails only where no list was
         // imported or found unchanged.
         let mut imported_any = false;
+        let mut imported_lists = 0;
         let mut first_failure = None;
         let mut every_job_confirmed = true;
         for list in fetched {
@@ -210,9 +213,13 @@ impl<'a> Job<'a> {
             let name = list.file.name().to_owned();
             let result = self.import(list, full, state, report).await;
             match result {
-                Ok(ListResult::Converged) => imported_any = true,
+                Ok(ListResult::Converged) => {
+                    imported_any = true;
+                    imported_lists += 1;
+                }
                 Ok(ListResult::Pending { jobs_confirmed }) => {
                     imported_any = true;
+                    imported_lists += 1;
                     every_job_confirmed &= jobs_confirmed;
                 }
                 Ok(ListResult::Unchanged) => imported_any = true,
@@ -245,6 +252,16 @@ impl<'a> Job<'a> {
         if full && every_job_confirmed {
             let delta = StateDelta {
                 last_full_refresh: Some(now),
+                ..StateDelta::default()
+            };
+            state.commit(delta)?;
+        }
+        // The lists were diffed under these mapping settings: until every list was, a change
+        // of settings keeps forcing the lists to be downloaded.
+        let mapping_known = state.meta().mapping.as_deref() == Some(&self.mapping);
+        if imported_lists == self.options.lists.len() && !mapping_known {
+            let delta = StateDelta {
+                mapping: Some(self.mapping.clone()),
                 ..StateDelta::default()
             };
             state.commit(delta)?;
@@ -284,7 +301,8 @@ impl<'a> Job<'a> {
     ) -> Result<Vec<FetchedList>, JobError> {
         let mut tasks = Vec::new();
         for &file in &self.options.lists {
-            let known = if full || list_pending(state, file) {
+            let mapping_changed = state.meta().mapping.as_deref() != Some(&self.mapping);
+            let known = if full || mapping_changed || list_pending(state, file) {
                 debug!(
                     list = file.name(),
                     "the list has pending work: downloading it whole"
@@ -425,6 +443,32 @@ impl<'a> Job<'a> {
             }
         })
     }
+}
+
+/// A fingerprint of what the mapping settings make of a list (not of the guard, which
+/// decides only whether removals go): when it changes, every list is diffed again.
+fn mapping_fingerprint(config: &MapperConfig) -> String {
+    let kinds = [
+        IndicatorKind::Address,
+        IndicatorKind::Host,
+        IndicatorKind::Cidr,
+    ];
+    let collected: Vec<bool> = kinds.iter().map(|kind| config.collects(*kind)).collect();
+    let text = format!(
+        "{}\0{collected:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+        config.owner(),
+        config.cidr(),
+        config.wildcards(),
+        config.min_score(),
+        config.allowed_categories(),
+        config.denied_categories(),
+        config.rating(),
+        config.confidence(),
+        config.feed_tag(),
+        config.removal_action(),
+        config.removal_tag(),
+    );
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }
 
 /// Every value parked in the state, for the report: not retried until its content changes.
