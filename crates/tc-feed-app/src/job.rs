@@ -201,7 +201,6 @@ impl<'a> Job<'a> {
         // A list that was unchanged counts as fine: the run fails only where no list was
         // imported or found unchanged.
         let mut imported_any = false;
-        let mut imported_lists = 0;
         let mut first_failure = None;
         let mut every_job_confirmed = true;
         for list in fetched {
@@ -213,13 +212,9 @@ impl<'a> Job<'a> {
             let name = list.file.name().to_owned();
             let result = self.import(list, full, state, report).await;
             match result {
-                Ok(ListResult::Converged) => {
-                    imported_any = true;
-                    imported_lists += 1;
-                }
+                Ok(ListResult::Converged) => imported_any = true,
                 Ok(ListResult::Pending { jobs_confirmed }) => {
                     imported_any = true;
-                    imported_lists += 1;
                     every_job_confirmed &= jobs_confirmed;
                 }
                 Ok(ListResult::Unchanged) => imported_any = true,
@@ -252,16 +247,6 @@ impl<'a> Job<'a> {
         if full && every_job_confirmed {
             let delta = StateDelta {
                 last_full_refresh: Some(now),
-                ..StateDelta::default()
-            };
-            state.commit(delta)?;
-        }
-        // The lists were diffed under these mapping settings: until every list was, a change
-        // of settings keeps forcing the lists to be downloaded.
-        let mapping_known = state.meta().mapping.as_deref() == Some(&self.mapping);
-        if imported_lists == self.options.lists.len() && !mapping_known {
-            let delta = StateDelta {
-                mapping: Some(self.mapping.clone()),
                 ..StateDelta::default()
             };
             state.commit(delta)?;
@@ -301,7 +286,9 @@ impl<'a> Job<'a> {
     ) -> Result<Vec<FetchedList>, JobError> {
         let mut tasks = Vec::new();
         for &file in &self.options.lists {
-            let mapping_changed = state.meta().mapping.as_deref() != Some(&self.mapping);
+            let record = state.meta().lists.get(file.name());
+            let mapping = record.and_then(|record| record.mapping.as_deref());
+            let mapping_changed = mapping != Some(self.mapping.as_str());
             let known = if full || mapping_changed || list_pending(state, file) {
                 debug!(
                     list = file.name(),
@@ -425,6 +412,7 @@ impl<'a> Job<'a> {
                 etag: validators.etag.clone(),
                 last_modified: validators.last_modified.clone(),
                 committed_at: Utc::now(),
+                mapping: Some(self.mapping.clone()),
             };
             state.commit(StateDelta {
                 lists: vec![(name.clone(), record)],

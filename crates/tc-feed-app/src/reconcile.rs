@@ -150,6 +150,7 @@ pub async fn reconcile(
                 etag: None,
                 last_modified: None,
                 committed_at: Utc::now(),
+                mapping: None,
             };
             delta.lists.push((file.name().to_owned(), cleared));
         }

@@ -115,6 +115,10 @@ pub struct ListRecord {
     pub last_modified: Option<String>,
     /// When that import was committed.
     pub committed_at: DateTime<Utc>,
+    /// A fingerprint of the mapping settings of that import: when the settings change, the
+    /// next run downloads and diffs the list again even if the list did not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
 }
 
 /// A value ThreatConnect rejected, with the content it rejected.
@@ -159,10 +163,6 @@ pub struct StateMeta {
     /// failed), by list file name.
     #[serde(default)]
     pub pending_removals: BTreeMap<String, u64>,
-    /// A fingerprint of the mapping settings the lists were last imported with: when it
-    /// changes, the next run downloads and diffs every list even if the lists did not change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
 }
 
 impl StateMeta {
@@ -174,7 +174,6 @@ impl StateMeta {
             last_full_refresh: None,
             rejected: BTreeMap::new(),
             pending_removals: BTreeMap::new(),
-            mapping: None,
         }
     }
 }
@@ -220,9 +219,6 @@ pub struct StateDelta {
     /// A new time of the last full refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_full_refresh: Option<DateTime<Utc>>,
-    /// A new fingerprint of the mapping settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
 }
 
 impl StateDelta {
@@ -405,9 +401,6 @@ impl State {
         }
         if delta.last_full_refresh.is_some() {
             self.meta.last_full_refresh = delta.last_full_refresh;
-        }
-        if delta.mapping.is_some() {
-            self.meta.mapping = delta.mapping;
         }
     }
 
