@@ -29,6 +29,16 @@ impl Md5Digest {
     ///
     /// The first token is not 32 hex digits; the error quotes the start of the text.
     pub fn from_sidecar(sidecar: &str, text: &[u8]) -> Result<Md5Digest, crate::Error> {
+        Md5Digest::from_sidecar_masking(sidecar, text, str::to_owned)
+    }
+
+    /// [`Md5Digest::from_sidecar`] for a sidecar from a server: `mask` hides the secrets in
+    /// its first line before the error quotes (and so shortens) it.
+    pub(crate) fn from_sidecar_masking(
+        sidecar: &str,
+        text: &[u8],
+        mask: impl FnOnce(&str) -> String,
+    ) -> Result<Md5Digest, crate::Error> {
         let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
         let first_token = text
             .split(|byte| byte.is_ascii_whitespace())
@@ -40,7 +50,7 @@ impl Md5Digest {
             .and_then(|token| token.parse().ok())
             .ok_or_else(|| crate::Error::InvalidSidecar {
                 sidecar: sidecar.to_owned(),
-                text: quote_text(String::from_utf8_lossy(first_line(text)).trim()),
+                text: quote_text(mask(&String::from_utf8_lossy(first_line(text))).trim()),
             })
     }
 }

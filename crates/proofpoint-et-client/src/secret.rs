@@ -134,6 +134,40 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// Server-provided `text` with every occurrence of `secret` masked, ready to be shortened.
+///
+/// Masking comes before any cut: a cut first could split a secret and leave its start
+/// unmasked. `cut_short` says that `text` is only the start of a longer body; its end may
+/// then be the start of a secret that went on past the cut, so an end that is the start of
+/// `secret` is dropped as well.
+#[cfg(feature = "http")]
+pub(crate) fn mask_server_text(text: &str, secret: &str, cut_short: bool) -> String {
+    let masked = text.replace(secret, MASK);
+    if !cut_short {
+        return masked;
+    }
+    let partial = (1..secret.len())
+        .rev()
+        .filter(|&len| secret.is_char_boundary(len))
+        .find(|&len| masked.ends_with(&secret[..len]));
+    match partial {
+        Some(len) => masked[..masked.len() - len].to_owned(),
+        None => masked,
+    }
+}
+
+/// Server-provided `text` as kept in an error or a log line: `secret` masked, then trimmed
+/// and cut to `limit` characters (an ellipsis marks the cut).
+#[cfg(feature = "http")]
+pub(crate) fn masked_excerpt(text: &str, secret: &str, cut_short: bool, limit: usize) -> String {
+    let masked = mask_server_text(text, secret, cut_short);
+    let masked = masked.trim();
+    match masked.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}...", &masked[..cut]),
+        None => masked.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +222,33 @@ mod tests {
                 assert!(!error.to_string().contains(bad.trim()), "{error}");
             }
         }
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn a_secret_at_the_cut_of_a_message_is_masked_whole() {
+        let text = format!("{}/SECRET-123/reputation", "x".repeat(290));
+
+        let excerpt = masked_excerpt(&text, "SECRET-123", false, 300);
+
+        assert!(!excerpt.contains("/SECRET"), "{excerpt}");
+        assert!(excerpt.ends_with("/***/reput..."), "{excerpt}");
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn the_start_of_a_secret_at_the_end_of_a_cut_body_is_dropped() {
+        assert_eq!(
+            mask_server_text("path /SECRET-1", "SECRET-123", true),
+            "path /"
+        );
+        assert_eq!(
+            mask_server_text("a SECRET-123", "SECRET-123", true),
+            "a ***"
+        );
+        assert_eq!(
+            mask_server_text("path /SECRET-1", "SECRET-123", false),
+            "path /SECRET-1"
+        );
     }
 }

@@ -829,6 +829,66 @@ async fn the_key_never_shows_in_debug_display_or_errors() {
     assert_eq!(requests[0].headers.get("Authorization").unwrap(), KEY);
 }
 
+/// Asserts that `error` shows the key nowhere (message, `Debug`, causes) and shows `***`.
+fn assert_key_masked(error: &Error) {
+    let shown = format!("{error} | {error:?} | {error:#?} | {}", chain(error));
+    assert!(!shown.contains(KEY), "the key shows in: {shown}");
+    assert!(
+        !shown.contains("ETKEY-0"),
+        "part of the key shows in: {shown}"
+    );
+    assert!(shown.contains("***"), "the key is not masked in: {shown}");
+}
+
+#[tokio::test]
+async fn a_key_at_the_cut_of_a_long_error_body_showed_its_start() {
+    // A 403 page of 290 characters, then the key: the cut at 300 fell inside the key.
+    let body = format!("{}/{KEY}/denied", "x".repeat(290));
+
+    for status in [403, 500] {
+        let server = answering(status, body.clone()).await;
+
+        let error = client(&server)
+            .ip(ip("192.0.2.7"))
+            .reputation()
+            .await
+            .unwrap_err();
+
+        assert!(matches!(error, Error::Api { .. }), "{error:?}");
+        assert_key_masked(&error);
+    }
+}
+
+#[tokio::test]
+async fn a_key_quoted_by_a_decoding_error_showed_in_full() {
+    // A reputation answer whose score is the key, which the decoder quotes.
+    let body = format!(r#"{{"success":true,"response":[{{"category":"CnC","score":"{KEY}"}}]}}"#);
+    let server = answering(200, body).await;
+
+    let error = client(&server)
+        .ip(ip("192.0.2.7"))
+        .reputation()
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::ApiDecode { .. }), "{error:?}");
+    assert_key_masked(&error);
+}
+
+#[tokio::test]
+async fn a_key_in_an_answer_that_is_not_the_envelope_showed_in_full() {
+    let server = answering(200, format!("<html>bad key {KEY}</html>")).await;
+
+    let error = client(&server)
+        .ip(ip("192.0.2.7"))
+        .reputation()
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::ApiDecode { .. }), "{error:?}");
+    assert_key_masked(&error);
+}
+
 #[test]
 fn an_extra_ca_file_must_hold_a_certificate() {
     let tls = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");

@@ -870,7 +870,8 @@ async fn f05_each_list_is_checked_against_its_own_sidecar_and_last_modified() {
 }
 
 #[tokio::test]
-async fn a_missing_sidecar_is_logged_once_at_info() {
+async fn a_missing_sidecar_was_only_info_though_the_operator_must_act() {
+    // A 404 sidecar: the list cannot be verified, which the operator must hear about once.
     let server = MockServer::start().await;
     serve(&server, "domainrepdata.csv.gz.md5sum", 404, b"").await;
     let body = gzip(b"alpha.example,27,58\n");
@@ -888,9 +889,103 @@ async fn a_missing_sidecar_is_logged_once_at_info() {
         assert_eq!(sink.rows.len(), 1);
     }
     let logs = common::http::logs_so_far();
-    let info_lines = logs
+    let warn_lines = logs
         .lines()
-        .filter(|line| line.contains(" INFO ") && line.contains("domainrepdata.csv.gz.md5sum"))
+        .filter(|line| line.contains(" WARN ") && line.contains("domainrepdata.csv.gz.md5sum"))
         .count();
-    assert_eq!(info_lines, 1, "logged once at info");
+    assert_eq!(warn_lines, 1, "warned once");
+    let debug_lines = logs
+        .lines()
+        .filter(|line| line.contains(" DEBUG ") && line.contains("domainrepdata.csv.gz.md5sum"))
+        .filter(|line| line.contains("no md5 sidecar"))
+        .count();
+    assert_eq!(debug_lines, 2, "later ones at debug");
+}
+
+/// Asserts that `error` and the logs show the code nowhere, not even its start, and that the
+/// error shows `***` where the server echoed it.
+fn assert_code_masked_in_echo(error: &Error) {
+    assert_masked(error);
+    let shown = common::http::everything_shown(error);
+    assert!(
+        !shown.contains(&CODE[..6]),
+        "part of the code shows in: {shown}"
+    );
+    assert!(shown.contains("***"), "the code is not masked in: {shown}");
+}
+
+#[tokio::test]
+async fn a_sidecar_echoing_the_code_showed_it_in_the_invalid_sidecar_error() {
+    // A sidecar body that is a refusal naming the code, or an html page repeating the path.
+    let bodies = [
+        format!("{CODE} is not entitled\n"),
+        format!(
+            "<html>no such file: {}</html>\n",
+            path_of("iprepdata.txt.md5sum")
+        ),
+    ];
+    for body in bodies {
+        let server = MockServer::start().await;
+        serve(&server, "iprepdata.txt.md5sum", 200, body.as_bytes()).await;
+
+        let (outcome, _) = fetch(
+            &source(&server.uri()),
+            ListFile::SHORT_IP,
+            &Validators::default(),
+        )
+        .await;
+
+        let error = outcome.unwrap_err();
+        assert!(matches!(error, Error::InvalidSidecar { .. }), "{error:?}");
+        assert_code_masked_in_echo(&error);
+    }
+}
+
+#[tokio::test]
+async fn a_code_at_the_cut_of_a_long_error_body_showed_its_start() {
+    // 290 characters, then the path with the code: the cut at 300 fell inside the code.
+    let body = format!("{}{}", "x".repeat(290), path_of("iprepdata.txt"));
+
+    for status in [403, 500] {
+        let server = MockServer::start().await;
+        serve(&server, "iprepdata.txt.md5sum", status, body.as_bytes()).await;
+
+        let (outcome, _) = fetch(
+            &source(&server.uri()),
+            ListFile::SHORT_IP,
+            &Validators::default(),
+        )
+        .await;
+
+        let error = outcome.unwrap_err();
+        assert!(
+            matches!(error, Error::AccessDenied { .. } | Error::Server { .. }),
+            "{error:?}"
+        );
+        assert_code_masked_in_echo(&error);
+    }
+}
+
+#[tokio::test]
+async fn a_code_at_the_end_of_the_part_of_an_error_body_read_showed_its_start() {
+    // A body far longer than what is read of it, with the code across the end of that part.
+    let mut body = " ".repeat(4090);
+    body.push_str(&path_of("iprepdata.txt"));
+    let server = MockServer::start().await;
+    serve(&server, "iprepdata.txt.md5sum", 403, body.as_bytes()).await;
+
+    let (outcome, _) = fetch(
+        &source(&server.uri()),
+        ListFile::SHORT_IP,
+        &Validators::default(),
+    )
+    .await;
+
+    let error = outcome.unwrap_err();
+    assert_masked(&error);
+    let shown = common::http::everything_shown(&error);
+    assert!(
+        !shown.contains(&CODE[..3]),
+        "part of the code shows in: {shown}"
+    );
 }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Answer, server_message};
+use crate::client::Answer;
 use crate::error::Error;
 use crate::path::ApiPath;
 
@@ -38,7 +38,7 @@ pub(crate) fn expect_data<T: DeserializeOwned>(
             method,
             path: path.path().to_owned(),
             status: answer.status.as_u16(),
-            message: server_message(&answer.body),
+            message: answer.message(),
             attempts: 1,
         });
     }
@@ -65,7 +65,7 @@ pub(crate) fn expect_success(
             method,
             path: path.path().to_owned(),
             status: answer.status.as_u16(),
-            message: server_message(&answer.body),
+            message: answer.message(),
             attempts: 1,
         });
     }
@@ -84,9 +84,12 @@ fn decode_error(
     let looks_like_json = answer.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
         || answer.body.first() == Some(&b'[');
     let detail = if looks_like_json {
-        format!("at `{}`: {}", error.path(), error.inner())
+        // The decoder's message may quote a value of the answer.
+        answer
+            .secret_mask
+            .mask(&format!("at `{}`: {}", error.path(), error.inner()))
     } else {
-        format!("the answer is not JSON: {}", server_message(&answer.body))
+        format!("the answer is not JSON: {}", answer.message())
     };
     Error::Decode {
         what: what.to_owned(),
@@ -106,6 +109,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             retry_after: None,
             body: Bytes::from_static(body.as_bytes()),
+            secret_mask: crate::secret::SecretMask::default(),
         }
     }
 

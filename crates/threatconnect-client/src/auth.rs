@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::secret::SecretString;
+use crate::secret::{SecretMask, SecretString};
 
 /// How the client proves who it is.
 #[derive(Debug, Clone)]
@@ -53,6 +53,15 @@ impl Credentials {
         match self {
             Credentials::Hmac { access_id, .. } => format!("access id {access_id}"),
             Credentials::Token { .. } => "the API token".to_owned(),
+        }
+    }
+
+    /// The mask of the secret in these credentials (the secret key or the token; an access id
+    /// is not secret), for the text a server sends back.
+    pub(crate) fn secret_mask(&self) -> SecretMask {
+        match self {
+            Credentials::Hmac { secret_key, .. } => SecretMask::new(secret_key),
+            Credentials::Token { token } => SecretMask::new(token),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::answer::{expect_data, read_envelope};
 use crate::chunk::JobDocument;
 use crate::client::{Answer, Client, RequestBody, server_message};
 use crate::error::Error;
+use crate::secret::SecretMask;
 use crate::settings::{BatchAction, JobSettings};
 
 /// The most bytes an inflated errors body may take.
@@ -414,7 +415,7 @@ impl Client {
         match answer.status {
             StatusCode::NOT_FOUND => Ok(BatchErrors::None),
             StatusCode::BAD_REQUEST => Ok(BatchErrors::StillRunning),
-            _ => parse_errors(&answer.body, batch_id).map(BatchErrors::Listed),
+            _ => parse_errors(&answer.body, batch_id, &answer.secret_mask).map(BatchErrors::Listed),
         }
     }
 
@@ -584,7 +585,13 @@ fn trailing_number(message: &str) -> Option<usize> {
         .and_then(|digits| digits.parse().ok())
 }
 
-fn parse_errors(body: &[u8], batch_id: BatchId) -> Result<Vec<BatchError>, Error> {
+/// The errors of a job, with the client's secret masked in each reason and source (a server
+/// may echo what it was sent).
+fn parse_errors(
+    body: &[u8],
+    batch_id: BatchId,
+    secret_mask: &SecretMask,
+) -> Result<Vec<BatchError>, Error> {
     let what = format!("the errors of batch job {batch_id}");
     let json = inflate_if_gzip(body).map_err(|error| Error::Decode {
         what: what.clone(),
@@ -595,24 +602,26 @@ fn parse_errors(body: &[u8], batch_id: BatchId) -> Result<Vec<BatchError>, Error
     let raw: Vec<RawBatchError> =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|error| Error::Decode {
             what,
-            detail: format!(
+            detail: secret_mask.mask(&format!(
                 "at `{}`: {} ({})",
                 error.path(),
                 error.inner(),
-                server_message(&json)
-            ),
+                server_message(&json, secret_mask)
+            )),
         })?;
+    let into_batch_error = |raw| into_batch_error(raw, secret_mask);
     Ok(raw.into_iter().map(into_batch_error).collect())
 }
 
-fn into_batch_error(raw: RawBatchError) -> BatchError {
+fn into_batch_error(raw: RawBatchError, secret_mask: &SecretMask) -> BatchError {
     let reason = raw.error_reason.or(raw.error_message).unwrap_or_default();
     let source = match raw.error_source {
         Some(serde_json::Value::String(text)) => Some(text),
         Some(serde_json::Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
-    BatchError::new(reason, source)
+    let source = source.map(|text| secret_mask.mask(&text));
+    BatchError::new(secret_mask.mask(&reason), source)
 }
 
 /// The body inflated when it starts with gzip's magic bytes (`1f 8b`), or as it is.
@@ -752,8 +761,8 @@ mod tests {
         encoder.write_all(plain).unwrap();
         let gzip = encoder.finish().unwrap();
 
-        let from_plain = parse_errors(plain, BatchId(1)).unwrap();
-        let from_gzip = parse_errors(&gzip, BatchId(1)).unwrap();
+        let from_plain = parse_errors(plain, BatchId(1), &SecretMask::default()).unwrap();
+        let from_gzip = parse_errors(&gzip, BatchId(1), &SecretMask::default()).unwrap();
 
         assert_eq!(from_plain, from_gzip);
         assert_eq!(from_plain[0].indicator.as_deref(), Some("a.example"));

@@ -15,6 +15,7 @@ use crate::chunk::{ChunkLimits, MAX_JOB_INDICATORS};
 use crate::error::Error;
 use crate::path::ApiPath;
 use crate::policy::{PollPolicy, RetryPolicy};
+use crate::secret::SecretMask;
 
 /// Where the attribute types are listed, under the base URL. REFERENCE §2: the v3 listing
 /// is documented; a v2 equivalent is not confirmed.
@@ -349,6 +350,15 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) retry_after: Option<String>,
     pub(crate) body: Bytes,
+    /// The client's secret, to mask in any text taken from the body.
+    pub(crate) secret_mask: SecretMask,
+}
+
+impl Answer {
+    /// The server's message in the body, with the client's secret masked.
+    pub(crate) fn message(&self) -> String {
+        server_message(&self.body, &self.secret_mask)
+    }
 }
 
 impl Client {
@@ -434,6 +444,7 @@ impl Client {
             status,
             retry_after,
             body,
+            secret_mask: self.inner.credentials.secret_mask(),
         })
     }
 
@@ -468,7 +479,7 @@ impl Client {
             }
             Failure::Transport(_) => None,
             Failure::Answer(answer) => {
-                let message = server_message(&answer.body);
+                let message = answer.message();
                 if !is_retryable_status(answer.status, &message) {
                     return None;
                 }
@@ -496,7 +507,7 @@ impl Client {
                 source: error.without_url(),
             },
             Failure::Answer(answer) => {
-                let message = server_message(&answer.body);
+                let message = answer.message();
                 classify(
                     &self.inner.credentials,
                     answer.status,
@@ -622,7 +633,7 @@ pub(crate) fn classify(
 /// Whether an answer refuses the request's clock or credentials, whatever its status: a 400
 /// or 404 that a caller expects must not hide one.
 fn is_refusal(answer: &Answer) -> bool {
-    let message = server_message(&answer.body);
+    let message = answer.message();
     message.contains(CLOCK_SKEW_MESSAGE) || is_auth_failure(answer.status.as_u16(), &message)
 }
 
@@ -638,8 +649,8 @@ fn is_auth_failure(status: u16, message: &str) -> bool {
 }
 
 /// The server's message in an error body: `message` or `description` of a JSON envelope, or
-/// the start of a plain-text body.
-pub(crate) fn server_message(body: &[u8]) -> String {
+/// the start of a plain-text body; the secret masked before the message is shortened.
+pub(crate) fn server_message(body: &[u8], secret_mask: &SecretMask) -> String {
     #[derive(serde::Deserialize)]
     struct ErrorEnvelope {
         message: Option<String>,
@@ -650,9 +661,9 @@ pub(crate) fn server_message(body: &[u8]) -> String {
     if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(body)
         && let Some(text) = envelope.message.or(envelope.description).or(envelope.error)
     {
-        return shorten(text.trim());
+        return shorten(secret_mask.mask(text.trim()).trim());
     }
-    let text = String::from_utf8_lossy(body);
+    let text = secret_mask.mask(&String::from_utf8_lossy(body));
     let text = text.trim();
     if text.is_empty() {
         "(empty body)".to_owned()
@@ -684,6 +695,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             retry_after: retry_after.map(str::to_owned),
             body: Bytes::from_static(body.as_bytes()),
+            secret_mask: SecretMask::default(),
         })
     }
 
@@ -733,11 +745,14 @@ mod tests {
     fn a_long_plain_text_body_is_cut_in_the_message() {
         let body = "x".repeat(2_000);
 
-        let message = server_message(body.as_bytes());
+        let message = server_message(body.as_bytes(), &SecretMask::default());
 
         assert_eq!(message.len(), MAX_MESSAGE_CHARS + 3);
         assert!(message.ends_with("..."));
-        assert_eq!(server_message(b"  "), "(empty body)");
+        assert_eq!(
+            server_message(b"  ", &SecretMask::default()),
+            "(empty body)"
+        );
     }
 
     #[test]

@@ -270,7 +270,7 @@ impl Client {
             Ok(answer) if answer.status == StatusCode::NOT_FOUND => BatchFeature::Enabled,
             Ok(answer) => BatchFeature::Unknown {
                 status: answer.status.as_u16(),
-                message: crate::client::server_message(&answer.body),
+                message: answer.message(),
             },
             Err(Error::BatchNotEnabled { message, .. }) => BatchFeature::Disabled { message },
             Err(Error::Server {

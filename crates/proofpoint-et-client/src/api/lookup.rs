@@ -24,7 +24,7 @@ impl ApiClient {
     /// is not a list of `{name, description}`.
     pub async fn reputation_categories(&self) -> Result<Vec<RepCategory>, Error> {
         let (endpoint, response) = self.get(&["repcategories"]).await?;
-        strict(&endpoint, response)
+        self.strict(&endpoint, response)
     }
 
     /// The reports on one IP address: `ips/{ip}/...`.
@@ -114,20 +114,23 @@ fn segment<'a>(what: &'static str, value: &'a str) -> Result<&'a str, Error> {
     Ok(value)
 }
 
-/// `response` read as a `T`, or an error naming the field that does not fit.
-fn strict<T: DeserializeOwned>(endpoint: &str, response: Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(response).map_err(|error| {
-        let path = error.path().to_string();
-        let at = if path == "." {
-            "response".to_owned()
-        } else {
-            format!("response{}", index_or_field(&path))
-        };
-        Error::ApiDecode {
-            endpoint: endpoint.to_owned(),
-            detail: format!("at `{at}`: {}", error.inner()),
-        }
-    })
+impl ApiClient {
+    /// `response` read as a `T`, or an error naming the field that does not fit (with the key
+    /// masked: the decoder's message may quote a value of the answer).
+    fn strict<T: DeserializeOwned>(&self, endpoint: &str, response: Value) -> Result<T, Error> {
+        serde_path_to_error::deserialize(response).map_err(|error| {
+            let path = error.path().to_string();
+            let at = if path == "." {
+                "response".to_owned()
+            } else {
+                format!("response{}", index_or_field(&path))
+            };
+            Error::ApiDecode {
+                endpoint: endpoint.to_owned(),
+                detail: self.masked(&format!("at `{at}`: {}", error.inner())),
+            }
+        })
+    }
 }
 
 /// `[0].score` stays as it is; `name` becomes `.name`.
@@ -159,7 +162,7 @@ impl IpLookup<'_> {
     /// score}` with integer scores from 0 to 127.
     pub async fn reputation(&self) -> Result<Vec<ReputationScore>, Error> {
         let (endpoint, response) = self.get("reputation").await?;
-        strict(&endpoint, response)
+        self.client.strict(&endpoint, response)
     }
 
     /// URLs malware asked of the IP: `GET ips/{ip}/urls`.
@@ -242,7 +245,7 @@ impl DomainLookup<'_> {
     /// `{category, score}` with integer scores from 0 to 127.
     pub async fn reputation(&self) -> Result<Vec<ReputationScore>, Error> {
         let (endpoint, response) = self.get("reputation").await?;
-        strict(&endpoint, response)
+        self.client.strict(&endpoint, response)
     }
 
     /// URLs malware asked of the domain: `GET domains/{domain}/urls`.

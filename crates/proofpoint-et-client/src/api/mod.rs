@@ -57,7 +57,7 @@ use serde_json::Value;
 
 pub use self::lookup::{DomainLookup, IpLookup, SampleLookup, SidLookup};
 use crate::error::{ApiErrorKind, Error};
-use crate::secret::ApiKey;
+use crate::secret::{ApiKey, masked_excerpt};
 
 /// The ET Intelligence REST API v1, as the vendor publishes it.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.emergingthreats.net/v1/";
@@ -417,10 +417,10 @@ impl ApiClient {
         let envelope: Envelope =
             serde_json::from_slice(body).map_err(|error| Error::ApiDecode {
                 endpoint: endpoint.to_owned(),
-                detail: format!(
+                detail: self.masked(&format!(
                     "it is not the api's json envelope ({error}): {}",
                     self.message_of(body)
-                ),
+                )),
             })?;
         if envelope.success {
             return Ok(envelope.response);
@@ -472,7 +472,12 @@ impl ApiClient {
         } else {
             text
         };
-        self.inner.key.mask(&shorten(text))
+        masked_excerpt(text, self.inner.key.expose_secret(), false, MESSAGE_LIMIT)
+    }
+
+    /// Text made from an answer (a decoding error quotes its values), with the key masked.
+    fn masked(&self, text: &str) -> String {
+        self.inner.key.mask(text)
     }
 }
 
@@ -503,13 +508,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let seconds = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
     Some(Duration::from_secs(seconds.unsigned_abs()))
-}
-
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(MESSAGE_LIMIT) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]
