@@ -585,7 +585,9 @@ impl RowSink for ListSink<'_> {
     }
 
     fn rejection(&mut self, rejection: Rejection) {
-        tracing::trace!(%rejection, "row rejected");
+        // The reason quotes the row, which a server answering with an error page that repeats
+        // the request path could fill with the subscription code: log where, not what.
+        tracing::trace!(line = rejection.line, field = %rejection.field, "row rejected");
         let reason = format!("{}: {}", rejection.field, rejection_kind(&rejection.reason));
         self.rejected_rows
             .entry(reason)
