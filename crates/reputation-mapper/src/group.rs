@@ -340,6 +340,12 @@ impl<'t, N: CategoryNames + ?Sized> Grouper<'t, N> {
     }
 
     fn add_cidr(&mut self, row: &Row<'_>, block: CidrBlock, held: CategoryScore, first_seen: i32) {
+        // A /0 block holds every address of its family: sent, it would rate the whole
+        // internet. No reputation list means that.
+        if block.prefix == 0 {
+            let detail = || Some("a /0 block holds every address".to_owned());
+            return self.drop_row(DropReason::InvalidAddress, row, detail);
+        }
         match CidrValue::new(block) {
             Some(value) => {
                 let found = self.groups.cidrs.values.intern(value);
@@ -710,6 +716,17 @@ mod tests {
             .unwrap();
         let mapped = map(&config, &[cidr("198.51.100.0/33", 6, 88)]);
         assert_eq!(dropped(&mapped, DropReason::InvalidAddress), 1);
+    }
+
+    #[test]
+    fn cidr_of_every_address_is_dropped_not_sent() {
+        let config = MapperConfig::builder(OWNER)
+            .cidr(CidrPolicy::Send)
+            .build()
+            .unwrap();
+        let mapped = map(&config, &[cidr("10.0.0.0/0", 6, 88), cidr("::/0", 6, 88)]);
+        assert_eq!(dropped(&mapped, DropReason::InvalidAddress), 2);
+        assert!(mapped.is_empty());
     }
 
     #[test]
