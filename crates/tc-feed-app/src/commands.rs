@@ -285,7 +285,12 @@ fn finish_run(
             last_run: Some(chrono::Utc::now()),
             ..crate::state::StateDelta::default()
         };
+        let started = std::time::Instant::now();
         let saved = state.commit(last_run).and_then(|()| state.compact());
+        let compacted_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        report
+            .durations_ms
+            .insert("save_state".to_owned(), compacted_ms);
         if let (Err(compact_error), None) = (saved, &error) {
             error = Some(Box::new(compact_error));
         }

@@ -726,6 +726,7 @@ impl ListImport<'_, '_> {
         let options = DiffOptions::new([self.list_kind])
             .full_refresh(full)
             .parked(&parked);
+        let started = Instant::now();
         let diff = mapped.diff(state, &options);
         let counts = diff.counts();
         self.report.added = counts.added.total();
@@ -734,6 +735,10 @@ impl ListImport<'_, '_> {
         self.report.removed = diff.removed().len() as u64;
 
         let plan = Plan::new(&diff);
+        let planned_ms = elapsed_ms(started);
+        self.report
+            .durations_ms
+            .insert("diff_and_plan".to_owned(), planned_ms);
         self.report.removals_held_back = plan.removals_held_back();
         info!(
             list = self.list_name,
@@ -913,8 +918,10 @@ impl ListImport<'_, '_> {
         let ((), consumed) = futures::join!(produce, consume);
         consumed?;
 
-        let stage = format!("send_{purpose}_{}", self.list_name);
-        debug!(stage, ms = elapsed_ms(started), "sent");
+        let stage = format!("send_{purpose}");
+        let ms = elapsed_ms(started);
+        debug!(list = self.list_name, stage, ms, "sent");
+        self.report.durations_ms.insert(stage, ms);
         match fatal {
             Some(error) => Err(JobError::Destination(error)),
             None => Ok(()),

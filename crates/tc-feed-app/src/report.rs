@@ -119,6 +119,9 @@ pub struct ListReport {
     pub removals_held_back: bool,
     /// The batch jobs, in the order they finished.
     pub jobs: Vec<JobReport>,
+    /// Durations of this list's stages in milliseconds: `diff_and_plan`, then `send_upsert`
+    /// and `send_<removal action>` (sending includes committing each job).
+    pub durations_ms: BTreeMap<String, u64>,
 }
 
 /// What happened to a list as a whole.

@@ -71,6 +71,12 @@ async fn changed_confidence_is_sent_although_the_list_is_unchanged() {
     let changed = run(lists.path(), out.path(), &mut state, 90).await;
     assert_eq!(changed.lists[LIST].changed_indicators, 2, "{changed:#?}");
     assert_eq!(changed.lists[LIST].sent, 2);
+    let stages: Vec<&str> = changed.lists[LIST]
+        .durations_ms
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(stages, ["diff_and_plan", "send_upsert"]);
 
     let after = run(lists.path(), out.path(), &mut state, 90).await;
     assert!(
