@@ -46,6 +46,19 @@ fn client(settings: &Settings) -> Client {
         .unwrap()
 }
 
+/// Reconciles `state` with the fixture lists and the stand-in behind `settings`.
+async fn reconcile_fixtures(
+    settings: &Settings,
+    state: &mut State,
+    report_only: bool,
+) -> tc_feed_app::reconcile::Reconciliation {
+    let source = Arc::new(DirectorySource::new(fixtures()));
+    let client = client(settings);
+    reconcile(settings, source, &client, state, report_only)
+        .await
+        .unwrap()
+}
+
 /// One page of addresses as ThreatConnect lists them.
 async fn holds_addresses(server: &MockServer, addresses: &[String]) {
     let items: Vec<serde_json::Value> = addresses
@@ -128,15 +141,7 @@ async fn lost_state_is_rebuilt_and_what_left_the_list_is_removed_next_run() {
         },
     );
 
-    let found = reconcile(
-        &settings,
-        Arc::new(DirectorySource::new(fixtures())),
-        &client(&settings),
-        &mut state,
-        false,
-    )
-    .await
-    .unwrap();
+    let found = reconcile_fixtures(&settings, &mut state, false).await;
 
     let address = &found.findings[0];
     assert_eq!(
@@ -180,15 +185,7 @@ async fn state_claiming_what_threatconnect_lacks_drops_it_and_next_run_sends_it(
     next_run(&settings, &mut state, &dir.path().join("first")).await;
     assert_eq!(state.len(), 10);
 
-    let found = reconcile(
-        &settings,
-        Arc::new(DirectorySource::new(fixtures())),
-        &client(&settings),
-        &mut state,
-        false,
-    )
-    .await
-    .unwrap();
+    let found = reconcile_fixtures(&settings, &mut state, false).await;
 
     let address = &found.findings[0];
     assert_eq!((address.claimed_not_held, address.held_not_on_list), (1, 0));
@@ -217,15 +214,7 @@ async fn report_only_changes_nothing() {
     };
     let mut state = State::create(dir.path().join("state"), identity);
 
-    let found = reconcile(
-        &settings,
-        Arc::new(DirectorySource::new(fixtures())),
-        &client(&settings),
-        &mut state,
-        true,
-    )
-    .await
-    .unwrap();
+    let found = reconcile_fixtures(&settings, &mut state, true).await;
 
     assert_eq!(found.findings[0].held_not_on_list, 1);
     assert!(!found.state_rebuilt);
