@@ -524,18 +524,33 @@ fn rating(
     Ok(builder.rating_bands(&bands))
 }
 
-/// The extra CA file, where one is named: a file that is not there stops the run here, as a
-/// bad setting, rather than when the first client is built. Its content is checked then.
+/// The extra CA file, where one is named: a file that is not there, or that holds no
+/// certificate at all (empty, a private key only), stops the run here as a bad setting rather
+/// than when the first client is built. The clients read the certificates themselves.
 fn extra_ca_file(raw: &RawSettings) -> Result<Option<PathBuf>, ConfigError> {
     let Some((text, origin)) = raw.get("extra_ca_file") else {
         return Ok(None);
     };
+    let expected = "an existing PEM file of CA certificates";
     let path = PathBuf::from(text.trim());
-    if !path.is_file() {
-        let expected = "an existing PEM file of CA certificates";
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Err(invalid("extra_ca_file", text, origin, expected));
+    };
+    if !holds_a_certificate(&bytes) {
+        let expected = format!("{expected}; this file holds no certificate");
         return Err(invalid("extra_ca_file", text, origin, expected));
     }
     Ok(Some(path))
+}
+
+/// Whether `bytes` may hold a certificate: a PEM certificate block, or DER (an ASN.1
+/// sequence), which the clients accept too.
+fn holds_a_certificate(bytes: &[u8]) -> bool {
+    let pem = bytes
+        .windows(27)
+        .any(|window| window == b"-----BEGIN CERTIFICATE-----");
+    let der = bytes.first() == Some(&0x30) && bytes.len() > 64;
+    pem || der
 }
 
 fn chunk_limits(raw: &RawSettings) -> Result<ChunkLimits, ConfigError> {
@@ -943,6 +958,27 @@ mod tests {
         let message = error.to_string();
         assert!(matches!(error, ConfigError::Invalid { .. }), "{message}");
         assert!(message.contains("no/such/ca.pem"), "{message}");
+    }
+
+    #[test]
+    fn extra_ca_file_without_a_certificate_is_a_bad_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let key_only = dir.path().join("key.pem");
+        std::fs::write(
+            &key_only,
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        for file in [empty, key_only] {
+            let raw = dry_run_raw(&[("extra_ca_file", file.to_str().unwrap())]);
+            let error = Settings::resolve(&raw, Need::DryRun, None, false).unwrap_err();
+            assert!(
+                error.to_string().contains("holds no certificate"),
+                "{error}"
+            );
+        }
     }
 
     #[test]
