@@ -34,6 +34,17 @@ impl<T: CategoryNames + ?Sized> CategoryNames for &T {
     }
 }
 
+/// The published table, as `proofpoint-et-client` reads it: what the feed maps with.
+impl CategoryNames for proofpoint_et_client::CategoryTable {
+    fn name(&self, id: u16) -> Option<&str> {
+        proofpoint_et_client::CategoryTable::name(self, id)
+    }
+
+    fn id_by_name(&self, name: &str) -> Option<u16> {
+        proofpoint_et_client::CategoryTable::id_by_name(self, name)
+    }
+}
+
 /// A category as the operator names it in an allow or deny list: by ID or by short name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -25,10 +25,10 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use proofpoint_et_client::{CATEGORIES_FILE, CategoryTable, ListKind, ListSummary};
-use reputation_mapper::{
-    CategoryNames, DiffOptions, Grouper, IndicatorKey, MappedIndicators, MapperConfig, Plan,
+use proofpoint_et_client::{
+    CATEGORIES_FILE, CategoryTable, DirectorySource, ListKind, ListSummary,
 };
+use reputation_mapper::{DiffOptions, Grouper, IndicatorKey, MappedIndicators, MapperConfig, Plan};
 use threatconnect_client::{BatchIndicator, Client, Credentials};
 
 /// The owner the bench maps for; it only goes into the documents.
@@ -58,26 +58,12 @@ fn main() {
     }
 }
 
-/// The category table as the mapper reads it.
-struct Names(CategoryTable);
-
-impl CategoryNames for Names {
-    fn name(&self, id: u16) -> Option<&str> {
-        self.0.name(id)
-    }
-
-    fn id_by_name(&self, name: &str) -> Option<u16> {
-        self.0.id_by_name(name)
-    }
-}
-
-/// `categories.txt` beside `file`, or the built-in table.
-fn categories_beside(file: &Path) -> Names {
-    let beside = file.with_file_name(CATEGORIES_FILE);
-    match std::fs::read(beside) {
-        Ok(bytes) => Names(CategoryTable::parse(&bytes)),
-        Err(_) => Names(CategoryTable::builtin()),
-    }
+/// `categories.txt` beside `file`, or the built-in table, as a list folder reads it.
+fn categories_beside(file: &Path) -> CategoryTable {
+    let folder = file.parent().unwrap_or(Path::new("."));
+    DirectorySource::new(folder)
+        .categories_blocking()
+        .unwrap_or_else(|_| CategoryTable::builtin())
 }
 
 /// One list parsed and grouped, with how long each step took.
@@ -99,7 +85,7 @@ fn parse_and_group(
     threads: usize,
     finish: bool,
     config: &MapperConfig,
-    names: &Names,
+    names: &CategoryTable,
 ) -> Result<Grouped, Failure> {
     let started = Instant::now();
     let text = read_in_parts(file, threads)

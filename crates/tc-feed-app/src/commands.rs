@@ -1,7 +1,7 @@
 //! The commands of `tc-feed`, as the binary runs them: each returns the exit code.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,7 +10,7 @@ use proofpoint_et_client::{
     CategoryTable, DirectorySource, HttpSource, ListFile, ListSource, ListSummary, Rejection, Row,
     RowSink,
 };
-use reputation_mapper::{CategoryNames, Grouper};
+use reputation_mapper::Grouper;
 use threatconnect_client::{BatchFeature, Client};
 use tracing::{error, info, warn};
 
@@ -431,17 +431,19 @@ async fn check_source(settings: &Settings) -> Result<String, String> {
             first.name(),
             sink.rows
         )),
-        Err(error) => {
-            let message = chain(&error);
-            // A refused code's message already says what to check.
-            let advice = if message.contains("subscription code") {
-                ""
-            } else {
-                " (check `source`, the subscription code and its entitlements)"
-            };
-            Err(format!("ET list {}: {message}{advice}", first.name()))
-        }
+        Err(error) => Err(et_failure(first, &error)),
     }
+}
+
+/// What `check` says of an ET failure; a refused code's message already says what to check.
+fn et_failure(file: ListFile, error: &proofpoint_et_client::Error) -> String {
+    let message = chain(error);
+    let advice = if message.contains("subscription code") {
+        ""
+    } else {
+        " (check `source`, the subscription code and its entitlements)"
+    };
+    format!("ET list {}: {message}{advice}", file.name())
 }
 
 /// Reads one `.md5sum` sidecar: the subscription code and its entitlements, nothing
@@ -462,15 +464,7 @@ async fn check_subscription(
              every hour and cannot be verified",
             file.sidecar_name()
         )),
-        Err(error) => {
-            let message = chain(&error);
-            let advice = if message.contains("subscription code") {
-                ""
-            } else {
-                " (check `source`, the subscription code and its entitlements)"
-            };
-            Err(format!("ET list {}: {message}{advice}", file.name()))
-        }
+        Err(error) => Err(et_failure(file, &error)),
     }
 }
 
@@ -585,8 +579,7 @@ fn map(args: &MapArgs, settings: &Settings) -> ExitCode {
             return ExitCode::Failed;
         }
     };
-    let names = Names(&categories);
-    let mut grouper = match Grouper::new(&settings.mapper, &names) {
+    let mut grouper = match Grouper::new(&settings.mapper, &categories) {
         Ok(grouper) => grouper,
         Err(error) => {
             print_error(&error);
@@ -633,30 +626,18 @@ fn map(args: &MapArgs, settings: &Settings) -> ExitCode {
     }
 }
 
-/// The category table for `map`: a `categories.txt` beside the file, or the built-in one.
+/// The category table for `map`: a `categories.txt` beside the file wins over the built-in
+/// one, as in a list folder.
 fn map_categories(file: &Path) -> Result<CategoryTable, proofpoint_et_client::Error> {
-    let beside: PathBuf = file.with_file_name(proofpoint_et_client::CATEGORIES_FILE);
-    match std::fs::read(&beside) {
-        Ok(bytes) => Ok(CategoryTable::parse(&bytes)),
-        Err(_) => Ok(CategoryTable::builtin()),
-    }
-}
-
-struct Names<'t>(&'t CategoryTable);
-
-impl CategoryNames for Names<'_> {
-    fn name(&self, id: u16) -> Option<&str> {
-        self.0.name(id)
-    }
-
-    fn id_by_name(&self, name: &str) -> Option<u16> {
-        self.0.id_by_name(name)
-    }
+    let folder = file
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty());
+    DirectorySource::new(folder.unwrap_or(Path::new("."))).categories_blocking()
 }
 
 /// Groups rows and prints each rejection on stderr with its line number.
 struct StderrRejections<'g, 't> {
-    grouper: &'g mut Grouper<'t, Names<'t>>,
+    grouper: &'g mut Grouper<'t, CategoryTable>,
     file: &'g Path,
 }
 

@@ -33,8 +33,8 @@ use proofpoint_et_client::{
     Validators,
 };
 use reputation_mapper::{
-    CategoryNames, DiffOptions, Grouper, IndicatorKey, IndicatorKind, KeyRef, MappedIndicators,
-    MapperConfig, ParkedValues, Plan, RemovalAction,
+    DiffOptions, Grouper, IndicatorKey, IndicatorKind, KeyRef, MappedIndicators, MapperConfig,
+    ParkedValues, Plan, RemovalAction,
 };
 use threatconnect_client::{BatchIndicator, JobSettings};
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -525,8 +525,7 @@ pub(crate) async fn fetch_one(
     config: MapperConfig,
     categories: Arc<CategoryTable>,
 ) -> Result<FetchedList, JobError> {
-    let names = CategoryTableNames(&categories);
-    let mut sink = ListSink::new(&config, &names)?;
+    let mut sink = ListSink::new(&config, &categories)?;
     info!(list = file.name(), "fetching");
     let outcome = source.fetch(file, &known, &mut sink).await;
 
@@ -545,30 +544,17 @@ pub(crate) async fn fetch_one(
     })
 }
 
-/// The category table as the mapper reads it.
-struct CategoryTableNames<'t>(&'t CategoryTable);
-
-impl CategoryNames for CategoryTableNames<'_> {
-    fn name(&self, id: u16) -> Option<&str> {
-        self.0.name(id)
-    }
-
-    fn id_by_name(&self, name: &str) -> Option<u16> {
-        self.0.id_by_name(name)
-    }
-}
-
 /// The sink a list is parsed into: the mapper's grouper, and the rejected rows by reason for
 /// the report.
 struct ListSink<'t> {
     config: &'t MapperConfig,
-    names: &'t CategoryTableNames<'t>,
-    grouper: Grouper<'t, CategoryTableNames<'t>>,
+    names: &'t CategoryTable,
+    grouper: Grouper<'t, CategoryTable>,
     rejected_rows: BTreeMap<String, RejectedRows>,
 }
 
 impl<'t> ListSink<'t> {
-    fn new(config: &'t MapperConfig, names: &'t CategoryTableNames<'t>) -> Result<Self, JobError> {
+    fn new(config: &'t MapperConfig, names: &'t CategoryTable) -> Result<Self, JobError> {
         let grouper = Grouper::new(config, names).map_err(JobError::Mapper)?;
         Ok(ListSink {
             config,
